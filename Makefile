@@ -1,0 +1,45 @@
+# The two commands that matter: `make demo` and `make test`. Everything they need is installed from here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup layers synth demo test lint typecheck unit clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml requirements-test.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[infra,local,dev]' -r requirements-test.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Lambda layers for python3.12, built without Docker (pip --platform ... --only-binary=:all:).
+layers: $(VENV)/.installed
+	$(BIN)/python layers/build_layers.py
+
+synth: setup layers
+	npx cdk synth -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check functions infra tests
+	$(BIN)/ruff format --check functions infra tests
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+test: setup layers lint typecheck
+	$(BIN)/pytest -q
+
+demo: setup layers
+	$(BIN)/takedown demo
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out layers/build build .takedown demo-out

@@ -1,0 +1,51 @@
+"""The evidence bucket: crawled media under ``media/``, sighting records under ``sightings/``, reports under
+``evidence/``. The only module that reads or writes S3 objects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from takedown.aws.clients import client
+
+
+class EvidenceStore:
+    """Objects in the evidence bucket."""
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+
+    def put_bytes(
+        self, key: str, body: bytes, content_type: str, metadata: dict[str, str] | None = None
+    ) -> str:
+        """Store ``body`` and return its SHA-256 (also stored as the object's checksum)."""
+        client("s3").put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            Metadata=metadata or {},
+            ChecksumAlgorithm="SHA256",
+        )
+        return hashlib.sha256(body).hexdigest()
+
+    def put_json(self, key: str, document: Any) -> str:
+        body = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+        return self.put_bytes(key, body, "application/json")
+
+    def get_bytes(self, key: str, *, max_bytes: int | None = None) -> bytes:
+        """Read an object; refuse one larger than ``max_bytes`` before downloading it."""
+        s3 = client("s3")
+        if max_bytes is not None:
+            size = int(s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+            if size > max_bytes:
+                raise ValueError(f"object {key} is {size} bytes, over the {max_bytes}-byte limit")
+        body: bytes = s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return body
+
+    def get_json(self, key: str) -> Any:
+        return json.loads(self.get_bytes(key))
+
+    def delete(self, key: str) -> None:
+        client("s3").delete_object(Bucket=self.bucket, Key=key)

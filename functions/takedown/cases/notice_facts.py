@@ -1,0 +1,48 @@
+"""The facts a notice states, gathered from a case. Nothing about the victim is among them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from takedown.model import Recipient
+from takedown.notices.drafting import NoticeFacts, choose_legal_basis
+
+if TYPE_CHECKING:
+    from takedown.cases.record import CaseRecord
+
+_JURISDICTION_BY_BASIS = {"kr_tba_22_5": "KR", "us_take_it_down": "US", "eu_dsa_16": "EU"}
+# Korean operators must act "without delay" (art. 22-5); the TAKE IT DOWN Act gives covered platforms 48 hours.
+_DEADLINE_HOURS = {"KR": 24, "US": 48, "EU": 48}
+_NO_RECIPIENT = Recipient(address="", role="unknown", found_at="not found", confidence=0.0)
+
+
+def jurisdiction_for(country: str) -> str:
+    return _JURISDICTION_BY_BASIS.get(choose_legal_basis(country), "OTHER")
+
+
+def notice_facts_for(
+    record: CaseRecord,
+    *,
+    country: str,
+    centre_name: str,
+    centre_email: str,
+    recipient: Recipient | None = None,
+) -> NoticeFacts:
+    """The facts of the notice for ``recipient`` (the case's first recipient by default)."""
+    jurisdiction = jurisdiction_for(country)
+    sighting = record.sighting
+    return NoticeFacts(
+        case_id=record.case_id,
+        centre_name=centre_name,
+        centre_email=centre_email,
+        sender_capacity_key="designated_institution",
+        page_url=sighting.page_url,
+        media_urls=[sighting.media_url],
+        observed_at=sighting.fetched_at,
+        evidence_key=record.report_key,
+        evidence_sha256=record.report_sha256,
+        media_sha256=sighting.sha256,
+        recipient=recipient or (record.recipients[0] if record.recipients else _NO_RECIPIENT),
+        jurisdiction=jurisdiction,
+        deadline_hours=_DEADLINE_HOURS.get(jurisdiction, 72),
+    )

@@ -1,0 +1,174 @@
+"""The case record: one media file seen on one page, and everything that happened to it since.
+
+A case is identified by the pair (media SHA-256, page URL), so the same sighting reported twice (a duplicated S3
+event, a re-crawl) collapses into one case and one Step Functions execution. Transitions are pure functions that
+return the new record and the audit event to append; the data-access layer stores both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Self
+
+from takedown.model import (
+    CaseEvent,
+    CaseStatus,
+    MatchEvidence,
+    Recipient,
+    ReviewDecision,
+    Sighting,
+    iso_utc,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+# Which status may follow which. Anything else is a bug or a replayed step, and is refused.
+_ALLOWED: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.SIGHTED: frozenset({CaseStatus.MATCHED, CaseStatus.NO_MATCH}),
+    CaseStatus.MATCHED: frozenset({CaseStatus.RECIPIENTS_RESOLVED}),
+    CaseStatus.RECIPIENTS_RESOLVED: frozenset({CaseStatus.REPORT_BUILT}),
+    CaseStatus.REPORT_BUILT: frozenset({CaseStatus.DRAFTED}),
+    CaseStatus.DRAFTED: frozenset({CaseStatus.AWAITING_REVIEW}),
+    CaseStatus.AWAITING_REVIEW: frozenset({CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.EXPIRED}),
+    CaseStatus.APPROVED: frozenset({CaseStatus.SENT, CaseStatus.SEND_FAILED}),
+    CaseStatus.SEND_FAILED: frozenset({CaseStatus.SENT}),
+}
+FINAL_STATUSES = frozenset(
+    {
+        CaseStatus.NO_MATCH,
+        CaseStatus.REJECTED,
+        CaseStatus.EXPIRED,
+        CaseStatus.SENT,
+        CaseStatus.SEND_FAILED,
+        CaseStatus.FAILED,
+    }
+)
+
+
+class CaseTransitionError(ValueError):
+    """A step tried to move a case along a path the workflow does not have."""
+
+
+def case_id_for(media_sha256: str, page_url: str) -> str:
+    """The stable id of the case for one media file on one page.
+
+    >>> case_id_for("ab" * 32, "https://example.org/p/1")[:8]
+    'd38eb81c'
+    """
+    digest = hashlib.sha256(f"{media_sha256.lower()}\n{page_url}".encode()).hexdigest()
+    return digest[:32]
+
+
+def execution_name_for(case_id: str) -> str:
+    """The Step Functions execution name of a case: derived, so a duplicate start collapses."""
+    return f"case-{case_id}"
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """The current state of a case. The audit trail is kept as separate :class:`CaseEvent` items."""
+
+    case_id: str
+    status: CaseStatus
+    created_at: str
+    updated_at: str
+    sighting: Sighting
+    matches: list[MatchEvidence] = field(default_factory=list)
+    recipients: list[Recipient] = field(default_factory=list)
+    locales: list[str] = field(default_factory=list)
+    report_key: str = ""
+    report_sha256: str = ""
+    review_id: str = ""
+    decision: ReviewDecision | None = None
+    sent_message_ids: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    version: int = 0
+
+    @classmethod
+    def open(cls, sighting: Sighting, *, now: datetime | None = None) -> tuple[Self, CaseEvent]:
+        """Open a case for a new sighting."""
+        at = iso_utc(now or utc_now())
+        record = cls(
+            case_id=case_id_for(sighting.sha256, sighting.page_url),
+            status=CaseStatus.SIGHTED,
+            created_at=at,
+            updated_at=at,
+            sighting=sighting,
+        )
+        event = CaseEvent(
+            at=at,
+            stage="sighted",
+            status=CaseStatus.SIGHTED.value,
+            detail={
+                "page_url": sighting.page_url,
+                "media_url": sighting.media_url,
+                "fetched_at": sighting.fetched_at,
+            },
+        )
+        return record, event
+
+    def advance(
+        self,
+        status: CaseStatus,
+        stage: str,
+        *,
+        now: datetime | None = None,
+        detail: dict[str, Any] | None = None,
+        **changes: Any,
+    ) -> tuple[Self, CaseEvent]:
+        """Move to ``status``, applying ``changes``; refuse transitions the workflow does not have."""
+        allowed = _ALLOWED.get(self.status, frozenset())
+        failing = status is CaseStatus.FAILED and not self.is_final
+        if status != self.status and status not in allowed and not failing:
+            raise CaseTransitionError(
+                f"case {self.case_id}: {self.status.value} -> {status.value} is not allowed"
+            )
+        at = iso_utc(now or utc_now())
+        updated = replace(self, status=status, updated_at=at, version=self.version + 1, **changes)
+        return updated, CaseEvent(at=at, stage=stage, status=status.value, detail=detail or {})
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "status": self.status.value,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "sighting": self.sighting.to_dict(),
+            "matches": [m.to_dict() for m in self.matches],
+            "recipients": [r.to_dict() for r in self.recipients],
+            "locales": list(self.locales),
+            "report_key": self.report_key,
+            "report_sha256": self.report_sha256,
+            "review_id": self.review_id,
+            "decision": self.decision.to_dict() if self.decision else None,
+            "sent_message_ids": list(self.sent_message_ids),
+            "notes": list(self.notes),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(
+            case_id=data["case_id"],
+            status=CaseStatus(data["status"]),
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+            sighting=Sighting.from_dict(data["sighting"]),
+            matches=[MatchEvidence.from_dict(m) for m in data.get("matches", [])],
+            recipients=[Recipient.from_dict(r) for r in data.get("recipients", [])],
+            locales=list(data.get("locales", [])),
+            report_key=data.get("report_key", ""),
+            report_sha256=data.get("report_sha256", ""),
+            review_id=data.get("review_id", ""),
+            decision=ReviewDecision.from_dict(data["decision"]) if data.get("decision") else None,
+            sent_message_ids=list(data.get("sent_message_ids", [])),
+            notes=list(data.get("notes", [])),
+            version=int(data.get("version", 0)),
+        )

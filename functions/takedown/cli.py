@@ -1,0 +1,70 @@
+"""The ``takedown`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from takedown.demo.run import run_demo
+
+    summary = run_demo(wait_for_review=args.wait_for_review, out_dir=args.out)
+    if summary.sent < 1:
+        print("demo failed: no notice was sent", file=sys.stderr)
+        return 1
+    if summary.unrelated_left_alone != summary.unrelated_total:
+        print("demo failed: an unrelated image was treated as a match", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _local(args: argparse.Namespace) -> int:
+    from takedown.local import server
+
+    if args.action == "up":
+        state = server.up(port=args.port, config=args.config)
+        print(f"local stack up (pid {state['pid']})")
+        print(f"  AWS endpoint:  export AWS_ENDPOINT_URL={state['endpoint']}")
+        print(f"  review API:    {state['api_url']}")
+        for key, value in sorted(state["outputs"].items()):
+            print(f"  {key}: {value}")
+        return 0
+    if args.action == "down":
+        print("local stack stopped" if server.down() else "no local stack was running")
+        return 0
+    current = server.read_state()
+    print(json.dumps(current, indent=1) if current else "no local stack is running")
+    return 0 if current else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="takedown", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo", help="run the whole pipeline locally against a generated loopback site"
+    )
+    demo.add_argument(
+        "--wait-for-review", action="store_true", help="stop and wait for a human to click the link"
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("demo-out"), help="where to write the sent messages (.eml)"
+    )
+    demo.set_defaults(run=_demo)
+    local = commands.add_parser("local", help="the local stack as a server (moto on 127.0.0.1)")
+    local.add_argument("action", choices=["up", "down", "status"])
+    local.add_argument("--port", type=int, default=4566)
+    local.add_argument("--config", type=Path, help="deployment config (default config/deployment.json)")
+    local.set_defaults(run=_local)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

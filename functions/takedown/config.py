@@ -1,0 +1,125 @@
+"""Runtime settings of the Lambda functions, read from their environment.
+
+The CDK stack sets these variables (``infra/takedown_infra/stack.py``); the local stack sets the same
+variables from the synthesized template. The names live here once so both sides agree.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+ENV_EVIDENCE_BUCKET = "TAKEDOWN_EVIDENCE_BUCKET"
+ENV_CASES_TABLE = "TAKEDOWN_CASES_TABLE"
+ENV_BANK_TABLE = "TAKEDOWN_BANK_TABLE"
+ENV_CRAWL_TABLE = "TAKEDOWN_CRAWL_TABLE"
+ENV_CRAWL_QUEUE_URL = "TAKEDOWN_CRAWL_QUEUE_URL"
+ENV_STATE_MACHINE_ARN = "TAKEDOWN_STATE_MACHINE_ARN"
+ENV_SENDER = "TAKEDOWN_SENDER"
+ENV_REPLY_TO = "TAKEDOWN_REPLY_TO"
+ENV_CENTRE_NAME = "TAKEDOWN_CENTRE_NAME"
+ENV_REVIEWERS = "TAKEDOWN_REVIEWERS"
+ENV_REVIEW_BASE_URL = "TAKEDOWN_REVIEW_BASE_URL"
+ENV_LINK_KEY_SECRET = "TAKEDOWN_LINK_KEY_SECRET"  # noqa: S105 - a variable name, not a secret
+ENV_LINK_TTL_HOURS = "TAKEDOWN_LINK_TTL_HOURS"
+ENV_SOURCES_FILE = "TAKEDOWN_SOURCES_FILE"
+ENV_TEMPLATES_DIR = "TAKEDOWN_TEMPLATES_DIR"
+ENV_PHASH_MAX_DISTANCE = "TAKEDOWN_PHASH_MAX_DISTANCE"
+ENV_MAX_MEDIA_BYTES = "TAKEDOWN_MAX_MEDIA_BYTES"
+ENV_CONFIGURATION_SET = "TAKEDOWN_SES_CONFIGURATION_SET"
+
+# Where the templates live in a checkout: <repo>/templates, beside functions/.
+_CHECKOUT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+# Locally several functions run in one process, each with its own environment: the seam that runs them
+# (takedown.local.seam) sets this per invocation and thread. In Lambda it is never set and os.environ rules.
+_FUNCTION_ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "takedown_function_environment", default=None
+)
+
+
+def getenv(name: str, default: str = "") -> str:
+    """A variable of the running function's environment."""
+    override = _FUNCTION_ENVIRONMENT.get()
+    if override is not None and name in override:
+        return override[name]
+    return os.environ.get(name, default)
+
+
+@contextmanager
+def function_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Run the enclosed code with ``values`` as the function environment (in this thread only)."""
+    token = _FUNCTION_ENVIRONMENT.set(dict(values))
+    try:
+        yield
+    finally:
+        _FUNCTION_ENVIRONMENT.reset(token)
+
+
+def _require(name: str) -> str:
+    value = getenv(name)
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set; the stack sets it for every function")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a handler needs to know about the deployment it runs in."""
+
+    evidence_bucket: str
+    cases_table: str
+    bank_table: str
+    crawl_table: str
+    crawl_queue_url: str
+    state_machine_arn: str
+    sender: str
+    reply_to: str
+    centre_name: str
+    reviewers: tuple[str, ...]
+    review_base_url: str
+    link_key_secret: str
+    link_ttl_hours: int
+    sources_file: str
+    templates_dir: Path
+    phash_max_distance: int
+    max_media_bytes: int
+    configuration_set: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read the settings; missing optional values get safe defaults, missing required ones raise."""
+        env = getenv
+        return cls(
+            evidence_bucket=_require(ENV_EVIDENCE_BUCKET),
+            cases_table=_require(ENV_CASES_TABLE),
+            bank_table=_require(ENV_BANK_TABLE),
+            crawl_table=env(ENV_CRAWL_TABLE, ""),
+            crawl_queue_url=env(ENV_CRAWL_QUEUE_URL, ""),
+            state_machine_arn=env(ENV_STATE_MACHINE_ARN, ""),
+            sender=env(ENV_SENDER, ""),
+            reply_to=env(ENV_REPLY_TO, ""),
+            centre_name=env(ENV_CENTRE_NAME, "Digital Sex Crime Victim Support Centre"),
+            reviewers=tuple(a.strip() for a in env(ENV_REVIEWERS, "").split(",") if a.strip()),
+            review_base_url=env(ENV_REVIEW_BASE_URL, "").rstrip("/"),
+            link_key_secret=env(ENV_LINK_KEY_SECRET, ""),
+            link_ttl_hours=int(env(ENV_LINK_TTL_HOURS, "72")),
+            sources_file=env(ENV_SOURCES_FILE, ""),
+            templates_dir=Path(env(ENV_TEMPLATES_DIR, "") or _CHECKOUT_TEMPLATES),
+            phash_max_distance=int(env(ENV_PHASH_MAX_DISTANCE, "10")),
+            max_media_bytes=int(env(ENV_MAX_MEDIA_BYTES, str(50 * 1024 * 1024))),
+            configuration_set=env(ENV_CONFIGURATION_SET, ""),
+        )
+
+
+def templates_dir() -> Path:
+    """The jinja2 templates folder: the Lambda layer in AWS, the checkout's ``templates/`` locally."""
+    return Path(getenv(ENV_TEMPLATES_DIR) or _CHECKOUT_TEMPLATES)

@@ -1,0 +1,75 @@
+"""State ``BuildReport``: the evidence report (HTML and JSON) stored beside the evidence it cites."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from takedown.aws.case_store import CaseStore
+from takedown.aws.evidence_store import EvidenceStore
+from takedown.config import Settings
+from takedown.evidence.report import EvidenceReport, render_report_html, report_json
+from takedown.handlers.handle_crawl_page import sighting_object_key
+from takedown.model import CaseStatus, iso_utc, utc_now
+from takedown.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from takedown.cases.record import CaseRecord
+    from takedown.model import CaseEvent
+
+
+def report_keys(case_id: str) -> tuple[str, str]:
+    return f"evidence/{case_id}/report.html", f"evidence/{case_id}/report.json"
+
+
+def build_case_report(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+    case_id = event["case_id"]
+    cases = CaseStore(settings.cases_table)
+    store = EvidenceStore(settings.evidence_bucket)
+    record = cases.require(case_id)
+    sighting = record.sighting
+    report = EvidenceReport(
+        case_id=case_id,
+        generated_at=iso_utc(utc_now()),
+        sighting=sighting,
+        matches=record.matches,
+        recipients=record.recipients,
+        timeline=cases.events(case_id),
+        evidence_objects=[
+            {"key": sighting.media_key, "sha256": sighting.sha256, "kind": "media"},
+            {
+                "key": sighting_object_key(sighting.sha256, sighting.page_url),
+                "sha256": "",
+                "kind": "sighting",
+            },
+        ],
+    )
+    html_key, json_key = report_keys(case_id)
+    html = render_report_html(report, settings.templates_dir)
+    html_sha = store.put_bytes(html_key, html.encode("utf-8"), "text/html; charset=utf-8")
+    json_sha = store.put_json(json_key, report_json(report))
+
+    def built(current: CaseRecord) -> tuple[CaseRecord, CaseEvent]:
+        return current.advance(
+            CaseStatus.REPORT_BUILT,
+            "build-report",
+            detail={
+                "report_key": html_key,
+                "report_sha256": html_sha,
+                "json_key": json_key,
+                "json_sha256": json_sha,
+            },
+            report_key=html_key,
+            report_sha256=html_sha,
+        )
+
+    cases.update(case_id, built)
+    return {"case_id": case_id, "report_key": html_key}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return build_case_report(Settings.from_env(), event)

@@ -1,0 +1,115 @@
+"""SQS: fetch one page, store each media file found with its sighting record, enqueue the next pages.
+
+Each message is processed on its own; a failed message is reported back (partial batch response) so SQS retries
+only that one, and after its retries it lands in the dead-letter queue with the others untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from takedown.aws.clients import client
+from takedown.aws.crawl_state import CrawlState
+from takedown.aws.evidence_store import EvidenceStore
+from takedown.config import Settings
+from takedown.crawl.crawl_step import PageOutcome, PageTask, crawl_page
+from takedown.crawl.fetch import SafeFetcher
+from takedown.handlers.deployed_sources import sources_by_id
+from takedown.model import Sighting
+from takedown.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from takedown.crawl.sources import Source
+
+
+def page_key(page_url: str) -> str:
+    """The short stable key of a page inside object keys."""
+    return hashlib.sha256(page_url.encode("utf-8")).hexdigest()[:24]
+
+
+def media_object_key(sha256: str, page_url: str) -> str:
+    return f"media/{sha256}/{page_key(page_url)}"
+
+
+def sighting_object_key(sha256: str, page_url: str) -> str:
+    return f"sightings/{sha256}/{page_key(page_url)}.json"
+
+
+def store_outcome(settings: Settings, source: Source, outcome: PageOutcome) -> dict[str, int]:
+    """Write each media file and its sighting, enqueue next pages; return counts."""
+    store = EvidenceStore(settings.evidence_bucket)
+    state = CrawlState(settings.crawl_table)
+    extract = outcome.extract
+    stored = 0
+    for media in outcome.media:
+        page_url = outcome.page.final_url if outcome.page else media.url
+        sighting = Sighting(
+            media_key=media_object_key(media.sha256, page_url),
+            sha256=media.sha256,
+            md5=media.md5,
+            page_url=page_url,
+            media_url=media.url,
+            fetched_at=media.result.fetched_at,
+            content_type=media.media_type,
+            source_id=source.id,
+            size_bytes=len(media.result.body),
+            server_ip=outcome.page.server_ip if outcome.page else "",
+            page_title=extract.title[:500] if extract else "",
+            page_lang=extract.lang[:35] if extract else "",
+            page_contacts=list(extract.mailto[:20]) if extract else [],
+        )
+        # The sighting first: the hashing function reads it when the media object's event arrives.
+        store.put_json(sighting_object_key(media.sha256, page_url), sighting.to_dict())
+        store.put_bytes(sighting.media_key, media.result.body, media.media_type)
+        stored += 1
+    queued = 0
+    sqs = client("sqs")
+    for task in outcome.next_pages:
+        if state.claim_url(task.url, ttl_seconds=source.interval_minutes * 60):
+            sqs.send_message(QueueUrl=settings.crawl_queue_url, MessageBody=json.dumps(task.to_dict()))
+            queued += 1
+    for refusal in outcome.refusals:
+        logger.info(
+            "crawl refusal", extra={"url": refusal.url, "reason": refusal.reason, "source": source.id}
+        )
+    return {"media_stored": stored, "pages_queued": queued, "refusals": len(outcome.refusals)}
+
+
+def crawl_one_message(settings: Settings, sources: dict[str, Source], body: str) -> dict[str, int]:
+    task = PageTask.from_dict(json.loads(body))
+    source = sources.get(task.source_id)
+    if source is None:
+        raise ValueError(f"unknown source {task.source_id!r}: not in the deployed sources file")
+    fetcher = SafeFetcher(
+        allow_private=source.allow_private_addresses, proxy=source.proxy, max_bytes=settings.max_media_bytes
+    )
+    state = CrawlState(settings.crawl_table)
+    ttl = source.interval_minutes * 60
+    outcome = crawl_page(
+        task, source, fetcher, seen=lambda url: not state.claim_url(f"{task.url} -> {url}", ttl_seconds=ttl)
+    )
+    return store_outcome(settings, source, outcome)
+
+
+def crawl_batch(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+    sources = sources_by_id(settings.sources_file)
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        try:
+            counts = crawl_one_message(settings, sources, record["body"])
+            metrics.add_metric(name="MediaStored", unit="Count", value=counts["media_stored"])
+        except Exception:  # one bad message must not fail its batch; SQS retries it, then the DLQ keeps it
+            logger.exception("crawl message failed", extra={"message_id": record.get("messageId")})
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return crawl_batch(Settings.from_env(), event)

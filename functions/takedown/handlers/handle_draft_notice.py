@@ -1,0 +1,42 @@
+"""State ``DraftNotice``: choose the notice's languages; ``RenderLocales`` then renders each one (a Map)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from takedown.aws.case_store import CaseStore
+from takedown.config import Settings
+from takedown.handlers.deployed_sources import source_country
+from takedown.model import CaseStatus
+from takedown.notices.drafting import choose_locales
+from takedown.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from takedown.cases.record import CaseRecord
+    from takedown.model import CaseEvent
+
+
+def draft_case_notice(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+    case_id = event["case_id"]
+
+    def drafted(record: CaseRecord) -> tuple[CaseRecord, CaseEvent]:
+        country = source_country(settings.sources_file, record.sighting.source_id)
+        locales = choose_locales(country, record.sighting.page_lang)
+        return record.advance(
+            CaseStatus.DRAFTED,
+            "draft-notice",
+            detail={"locales": locales, "country": country},
+            locales=locales,
+        )
+
+    record = CaseStore(settings.cases_table).update(case_id, drafted)
+    return {"case_id": case_id, "locales": record.locales}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return draft_case_notice(Settings.from_env(), event)

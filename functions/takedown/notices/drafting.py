@@ -1,0 +1,321 @@
+"""Removal notices: the facts a notice states, the law it relies on, its languages, and its rendering.
+
+A notice names the sender and its capacity, the exact URLs, when they were observed, the evidence reference and
+digests, the legal basis for the recipient's jurisdiction, the actions requested, the deadline and where to reply.
+It never contains the media, never names or describes a victim (:class:`NoticeFacts` has no field that could
+carry either) and never has an attachment.
+
+The words live in ``templates/notices/<locale>/``; adding a language is adding a folder with the same files as
+``en/`` (see :func:`available_locales`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from takedown.config import templates_dir as default_templates_dir
+from takedown.model import NoticeDraft, Recipient, parse_iso_utc
+from takedown.notices.rendering import header_safe, make_environment
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = [
+    "EU_MEMBER_STATES",
+    "JURISDICTIONS",
+    "LEGAL_BASES",
+    "LOCALE_FILES",
+    "SENDER_CAPACITIES",
+    "CountryCodeError",
+    "NoticeFacts",
+    "NoticeFactsError",
+    "UnknownLocaleError",
+    "available_locales",
+    "choose_legal_basis",
+    "choose_locales",
+    "legal_basis_for_jurisdiction",
+    "render_notice",
+]
+
+JURISDICTIONS = frozenset({"KR", "US", "EU", "OTHER"})
+LEGAL_BASES = frozenset({"kr_tba_22_5", "us_take_it_down", "eu_dsa_16", "platform_policy"})
+# The capacities the notice templates have words for.
+SENDER_CAPACITIES = frozenset({"designated_institution", "authorised_representative"})
+# A folder under templates/notices/ is a locale when it holds all of these.
+LOCALE_FILES = ("subject.txt.j2", "body.txt.j2", "body.html.j2", "words.j2")
+
+EU_MEMBER_STATES = frozenset(
+    {
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
+        "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+    }
+)  # fmt: skip
+_BASIS_BY_JURISDICTION = {
+    "KR": "kr_tba_22_5",
+    "US": "us_take_it_down",
+    "EU": "eu_dsa_16",
+    "OTHER": "platform_policy",
+}
+# The language an operator in a country most likely reads. Only languages with a template folder are used.
+_COUNTRY_LANGUAGE = {
+    "KR": "ko", "US": "en", "GB": "en", "IE": "en", "AU": "en", "CA": "en", "NZ": "en", "SG": "en",
+    "JP": "ja", "CN": "zh", "TW": "zh", "HK": "zh", "RU": "ru", "BY": "ru", "KZ": "ru", "VN": "vi",
+    "TH": "th", "ID": "id", "MY": "ms", "PH": "en", "DE": "de", "AT": "de", "CH": "de", "FR": "fr",
+    "BE": "fr", "LU": "fr", "ES": "es", "MX": "es", "AR": "es", "IT": "it", "NL": "nl", "PT": "pt",
+    "BR": "pt", "PL": "pl", "CZ": "cs", "SE": "sv", "DK": "da", "FI": "fi", "NO": "nb", "UA": "uk",
+    "TR": "tr", "RO": "ro", "BG": "bg", "GR": "el", "HU": "hu", "SK": "sk", "SI": "sl", "HR": "hr",
+    "LT": "lt", "LV": "lv", "EE": "et", "MT": "en", "CY": "el", "IL": "he", "IN": "en",
+}  # fmt: skip
+_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+_LOCALE_NAME = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_MAX_DEADLINE_HOURS = 24 * 30
+
+
+class NoticeFactsError(ValueError):
+    """A notice cannot be drafted from these facts; the message says which fact and why."""
+
+
+class CountryCodeError(ValueError):
+    """A country is not an ISO 3166-1 alpha-2 code (or empty for unknown)."""
+
+
+class UnknownLocaleError(ValueError):
+    """No notice templates exist for the requested locale."""
+
+
+@dataclass(frozen=True)
+class NoticeFacts:
+    """Everything a notice states. There is deliberately no field about the person depicted.
+
+    Parameters
+    ----------
+    case_id
+        The case reference the recipient quotes in a reply.
+    centre_name, centre_email
+        Who sends the notice, and the desk that reads replies.
+    sender_capacity_key
+        In which capacity the centre asks: one of :data:`SENDER_CAPACITIES`.
+    page_url, media_urls
+        The page, and every media URL on it the notice concerns (``http``/``https``).
+    observed_at
+        When the crawler saw them (ISO 8601 UTC).
+    evidence_key, evidence_sha256, media_sha256
+        The stored evidence and the digests that let anyone check it, and find identical files.
+    recipient
+        Who receives this notice (its address may be empty while the case has none yet).
+    jurisdiction
+        ``"KR" | "US" | "EU" | "OTHER"``: decides the legal-basis paragraph.
+    deadline_hours
+        Hours after receipt by which removal is requested.
+    reupload
+        The same content came back after an earlier removal.
+    """
+
+    case_id: str
+    centre_name: str
+    centre_email: str
+    sender_capacity_key: str
+    page_url: str
+    media_urls: list[str]
+    observed_at: str
+    evidence_key: str
+    evidence_sha256: str
+    media_sha256: str
+    recipient: Recipient
+    jurisdiction: str
+    deadline_hours: int
+    reupload: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("case_id", "centre_name", "evidence_key"):
+            if not str(getattr(self, name)).strip():
+                raise NoticeFactsError(f"{name} is empty")
+        if not _EMAIL.fullmatch(self.centre_email):
+            raise NoticeFactsError(
+                f"centre_email {self.centre_email!r} is not an email address: the notice must say where to reply"
+            )
+        if self.sender_capacity_key not in SENDER_CAPACITIES:
+            raise NoticeFactsError(
+                f"sender_capacity_key {self.sender_capacity_key!r} is not one of {sorted(SENDER_CAPACITIES)}"
+            )
+        _require_web_url("page_url", self.page_url)
+        if not self.media_urls:
+            raise NoticeFactsError("media_urls is empty: a notice must point at the exact media")
+        for index, media_url in enumerate(self.media_urls):
+            _require_web_url(f"media_urls[{index}]", media_url)
+        try:
+            parse_iso_utc(self.observed_at)
+        except ValueError as error:
+            raise NoticeFactsError(f"observed_at {self.observed_at!r} is not an ISO 8601 UTC time") from error
+        for name in ("evidence_sha256", "media_sha256"):
+            if not _SHA256_HEX.fullmatch(getattr(self, name)):
+                raise NoticeFactsError(f"{name} is not a lowercase hex SHA-256 digest")
+        if self.jurisdiction not in JURISDICTIONS:
+            raise NoticeFactsError(
+                f"jurisdiction {self.jurisdiction!r} is not one of {sorted(JURISDICTIONS)}"
+            )
+        if isinstance(self.deadline_hours, bool) or not 1 <= self.deadline_hours <= _MAX_DEADLINE_HOURS:
+            raise NoticeFactsError(
+                f"deadline_hours must be 1..{_MAX_DEADLINE_HOURS}, got {self.deadline_hours!r}"
+            )
+
+    @property
+    def legal_basis(self) -> str:
+        """The legal-basis key for this notice's jurisdiction."""
+        return legal_basis_for_jurisdiction(self.jurisdiction)
+
+    @property
+    def page_host(self) -> str:
+        """The page's host name, as the subject line names the site."""
+        return urlsplit(self.page_url).hostname or ""
+
+
+def _require_web_url(name: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise NoticeFactsError(f"{name} must be an absolute http(s) URL, got {url[:200]!r}")
+
+
+def _country_code(country: str) -> str:
+    code = country.strip().upper()
+    if code and not _COUNTRY_CODE.fullmatch(code):
+        raise CountryCodeError(f"not an ISO 3166-1 alpha-2 country code: {country!r}")
+    return code
+
+
+def legal_basis_for_jurisdiction(jurisdiction: str) -> str:
+    """The legal-basis key of a jurisdiction (``"KR"`` -> ``"kr_tba_22_5"``)."""
+    try:
+        return _BASIS_BY_JURISDICTION[jurisdiction]
+    except KeyError:
+        raise NoticeFactsError(
+            f"jurisdiction {jurisdiction!r} is not one of {sorted(JURISDICTIONS)}"
+        ) from None
+
+
+def choose_legal_basis(country: str) -> str:
+    """The law a notice to an operator in ``country`` relies on.
+
+    Examples
+    --------
+    >>> [choose_legal_basis(c) for c in ("KR", "us", "DE", "JP", "")]
+    ['kr_tba_22_5', 'us_take_it_down', 'eu_dsa_16', 'platform_policy', 'platform_policy']
+    """
+    code = _country_code(country)
+    if code == "KR":
+        return "kr_tba_22_5"
+    if code == "US":
+        return "us_take_it_down"
+    if code in EU_MEMBER_STATES:
+        return "eu_dsa_16"
+    return "platform_policy"
+
+
+def available_locales(templates_dir: Path | None = None) -> frozenset[str]:
+    """The locales with a complete set of notice templates (every file of :data:`LOCALE_FILES`)."""
+    notices = (templates_dir or default_templates_dir()) / "notices"
+    if not notices.is_dir():
+        return frozenset()
+    return frozenset(
+        folder.name
+        for folder in notices.iterdir()
+        if folder.is_dir()
+        and _LOCALE_NAME.fullmatch(folder.name)
+        and all((folder / name).is_file() for name in LOCALE_FILES)
+    )
+
+
+def _language_of(page_lang: str) -> str:
+    # "ko-KR", "ko_KR", "KO" -> "ko"
+    return re.split(r"[-_]", page_lang.strip().lower(), maxsplit=1)[0]
+
+
+def choose_locales(country: str, page_lang: str, templates_dir: Path | None = None) -> list[str]:
+    """The languages of a notice, the first one primary.
+
+    Korean operators and Korean-language pages get Korean then English; everyone else English, then the
+    operator's country language, then the page's language. Only locales with a template folder are kept, so
+    adding ``templates/notices/ja/`` is all it takes to start writing Japanese notices.
+
+    Examples
+    --------
+    >>> choose_locales("KR", "")
+    ['ko', 'en']
+    >>> choose_locales("US", "ko-KR")
+    ['ko', 'en']
+    >>> choose_locales("DE", "de")  # no German templates yet
+    ['en']
+    """
+    code = _country_code(country)
+    language = _language_of(page_lang)
+    country_language = _COUNTRY_LANGUAGE.get(code, "")
+    wanted = (
+        ["ko", "en", country_language]
+        if code == "KR" or language == "ko"
+        else ["en", country_language, language]
+    )
+    available = available_locales(templates_dir)
+    chosen = [locale for locale in dict.fromkeys(wanted) if locale and locale in available]
+    if not chosen:
+        raise UnknownLocaleError(
+            f"no notice templates for any of {[w for w in wanted if w]} (available: {sorted(available)})"
+        )
+    return chosen
+
+
+def _context(facts: NoticeFacts, locale: str) -> dict[str, Any]:
+    return {
+        "locale": locale,
+        "case_id": facts.case_id,
+        "centre_name": facts.centre_name,
+        "centre_email": facts.centre_email,
+        "sender_capacity_key": facts.sender_capacity_key,
+        "page_url": facts.page_url,
+        "page_host": facts.page_host,
+        "media_urls": list(facts.media_urls),
+        "observed_at": facts.observed_at,
+        "evidence_key": facts.evidence_key,
+        "evidence_sha256": facts.evidence_sha256,
+        "media_sha256": facts.media_sha256,
+        "recipient": facts.recipient,
+        "jurisdiction": facts.jurisdiction,
+        "legal_basis": facts.legal_basis,
+        "deadline_hours": facts.deadline_hours,
+        "reupload": facts.reupload,
+    }
+
+
+def render_notice(facts: NoticeFacts, locale: str, templates_dir: Path | None = None) -> NoticeDraft:
+    """Render the notice in one locale.
+
+    ``body_html`` is a self-contained, inline-styled ``<div lang=...>`` (no external asset, no image), so the
+    drafts of several locales can be placed one after another in one message.
+
+    Examples
+    --------
+    >>> facts = NoticeFacts(
+    ...     case_id="c0ffee", centre_name="Seoul Support Centre", centre_email="desk@centre.example",
+    ...     sender_capacity_key="designated_institution", page_url="https://site.example/p/1",
+    ...     media_urls=["https://cdn.site.example/1.jpg"], observed_at="2026-11-28T07:25:00Z",
+    ...     evidence_key="evidence/c0ffee/report.html", evidence_sha256="a" * 64, media_sha256="b" * 64,
+    ...     recipient=Recipient("abuse@site.example", "site", "mailto link on the page", 0.9),
+    ...     jurisdiction="KR", deadline_hours=24)
+    >>> draft = render_notice(facts, "en")
+    >>> "https://cdn.site.example/1.jpg" in draft.body_text and "c0ffee" in draft.subject
+    True
+    """
+    folder = templates_dir or default_templates_dir()
+    if locale not in available_locales(folder):
+        raise UnknownLocaleError(f"no notice templates for locale {locale!r} in {folder / 'notices'}")
+    environment = make_environment(folder)
+    context = _context(facts, locale)
+    subject = header_safe(environment.get_template(f"notices/{locale}/subject.txt.j2").render(context))
+    context["subject"] = subject
+    body_text = environment.get_template(f"notices/{locale}/body.txt.j2").render(context)
+    body_html = environment.get_template(f"notices/{locale}/body.html.j2").render(context)
+    return NoticeDraft(locale=locale, subject=subject, body_text=body_text, body_html=body_html)

@@ -1,0 +1,1 @@
+"""The takedown CDK app's constructs, stack and deployment settings."""

@@ -1,0 +1,120 @@
+"""Crawling: a schedule wakes the dispatcher, which queues the sources' seed pages for the crawl workers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from takedown import config as runtime
+from takedown_infra import ids
+from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
+from takedown_infra.constructs.storage import MEDIA_PREFIX, SIGHTINGS_PREFIX
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_lambda as lambda_
+
+    from takedown_infra.constructs.storage import StorageConstruct
+    from takedown_infra.deployment import DeploymentConfig
+
+CRAWL_PAGE_TIMEOUT = Duration.seconds(120)
+# AWS's guidance for SQS-triggered functions: at least six times the function timeout, so a message is not
+# handed to a second worker while the first may still be retrying it.
+VISIBILITY_TIMEOUT_FACTOR = 6
+MAX_RECEIVE_COUNT = 5
+CRAWL_BATCH_SIZE = 5
+# Few workers at once: the crawler visits other people's sites and should be gentle with them.
+MAX_CRAWL_CONCURRENCY = 5
+
+
+class CrawlConstruct(Construct):
+    """The crawl queue with its dead-letter queue, the dispatcher on a schedule, and the page worker.
+
+    Attributes
+    ----------
+    queue
+        Pages to fetch (KMS, SSL only); a message that fails five times moves to ``dead_letter_queue``.
+    dispatcher
+        ``DispatchCrawlFunction``: reads the sources file and queues each source's seeds.
+    worker
+        ``CrawlPageFunction``: fetches a page, stores media and sightings, queues the links it may follow.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        defaults: FunctionDefaults,
+        layers: list[lambda_.ILayerVersion],
+        storage: StorageConstruct,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            ids.CRAWL_DEAD_LETTER_QUEUE,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=storage.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.queue = sqs.Queue(
+            self,
+            ids.CRAWL_QUEUE,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=storage.key,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(CRAWL_PAGE_TIMEOUT.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=MAX_RECEIVE_COUNT, queue=self.dead_letter_queue
+            ),
+        )
+        queue_environment = {runtime.ENV_CRAWL_QUEUE_URL: self.queue.queue_url}
+
+        self.dispatcher = create_python_function(
+            self,
+            ids.DISPATCH_CRAWL_FUNCTION,
+            handler_module="handle_dispatch_crawl",
+            defaults=defaults,
+            layers=layers,
+            description="Queues the seed pages of every configured source",
+            environment=queue_environment,
+        )
+        self.queue.grant_send_messages(self.dispatcher)
+        events.Rule(
+            self,
+            ids.CRAWL_SCHEDULE,
+            description="Starts a crawl round",
+            schedule=events.Schedule.expression(config.crawl_schedule),
+            targets=[targets.LambdaFunction(self.dispatcher, retry_attempts=2)],
+        )
+
+        self.worker = create_python_function(
+            self,
+            ids.CRAWL_PAGE_FUNCTION,
+            handler_module="handle_crawl_page",
+            defaults=defaults,
+            layers=layers,
+            description="Fetches one page, stores its media and queues its links",
+            environment={**queue_environment, runtime.ENV_CRAWL_TABLE: storage.crawl_table.table_name},
+            timeout=CRAWL_PAGE_TIMEOUT,
+            memory_size=512,
+        )
+        self.queue.grant_send_messages(self.worker)
+        storage.crawl_table.grant_read_write_data(self.worker)
+        storage.evidence_bucket.grant_put(self.worker, f"{MEDIA_PREFIX}*")
+        storage.evidence_bucket.grant_put(self.worker, f"{SIGHTINGS_PREFIX}*")
+        self.worker.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=CRAWL_BATCH_SIZE,
+                report_batch_item_failures=True,
+                max_concurrency=MAX_CRAWL_CONCURRENCY,
+            )
+        )

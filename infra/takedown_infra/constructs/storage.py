@@ -1,0 +1,113 @@
+"""Where the system keeps what it finds: the KMS key, the evidence bucket, its access-log bucket, the tables."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from takedown_infra import ids
+
+if TYPE_CHECKING:
+    from takedown_infra.deployment import DeploymentConfig
+
+# Object key prefixes of the evidence bucket (see takedown.aws.evidence_store).
+MEDIA_PREFIX = "media/"
+SIGHTINGS_PREFIX = "sightings/"
+EVIDENCE_PREFIX = "evidence/"
+TTL_ATTRIBUTE = "expires_at"
+
+
+def removal_policy_of(config: DeploymentConfig) -> RemovalPolicy:
+    """Map the deployment file's ``removal_policy`` to CDK's value."""
+    return RemovalPolicy.DESTROY if config.removal_policy == "destroy" else RemovalPolicy.RETAIN
+
+
+class StorageConstruct(Construct):
+    """The KMS key, the evidence bucket (Object Lock, versioned), its access-log bucket and three tables.
+
+    Attributes
+    ----------
+    key
+        Customer managed key (rotation on) for the evidence bucket, the tables and the crawl queues.
+    evidence_bucket
+        ``media/`` (crawled files, triggers hashing), ``sightings/`` (where each was seen),
+        ``evidence/`` (reports). Object Lock in GOVERNANCE mode keeps every version for the retention period.
+    access_log_bucket
+        Server access logs of the evidence bucket (SSE-S3: S3 log delivery cannot write SSE-KMS).
+    cases_table, bank_table, crawl_table
+        ``pk``/``sk`` string keys, on-demand, point-in-time recovery, the CMK, TTL on ``expires_at``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig) -> None:
+        super().__init__(scope, construct_id)
+        removal_policy = removal_policy_of(config)
+        retention = Duration.days(config.evidence_retention_days)
+
+        self.key = kms.Key(
+            self,
+            ids.DATA_KEY,
+            description="Takedown evidence bucket, tables and crawl queues",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        self.access_log_bucket = s3.Bucket(
+            self,
+            ids.ACCESS_LOG_BUCKET,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # Who read which evidence matters as long as the evidence itself.
+            lifecycle_rules=[s3.LifecycleRule(expiration=retention, noncurrent_version_expiration=retention)],
+            removal_policy=removal_policy,
+        )
+        self.evidence_bucket = s3.Bucket(
+            self,
+            ids.EVIDENCE_BUCKET,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.governance(retention),
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="evidence-bucket/",
+            lifecycle_rules=[
+                # Unmatched media is deleted by the hashing function; the default retention still keeps that
+                # version for the retention period, and this rule removes it once the lock allows.
+                s3.LifecycleRule(
+                    id="PurgeDeletedMedia",
+                    prefix=MEDIA_PREFIX,
+                    noncurrent_version_expiration=Duration.days(1),
+                ),
+            ],
+            removal_policy=removal_policy,
+        )
+        self.cases_table = self._table(ids.CASES_TABLE, removal_policy)
+        self.bank_table = self._table(ids.BANK_TABLE, removal_policy)
+        self.crawl_table = self._table(ids.CRAWL_TABLE, removal_policy)
+
+    def _table(self, construct_id: str, removal_policy: RemovalPolicy) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            removal_policy=removal_policy,
+        )

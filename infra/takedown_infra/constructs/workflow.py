@@ -1,0 +1,268 @@
+"""The case workflow: one Step Functions execution per sighting, from scoring to a sent (or closed) notice.
+
+Execution input is ``{"case_id": "...", "sighting": {...}}``. The flow::
+
+    Score -> IsCandidate --candidate--> ResolveRecipients -> BuildReport -> DraftNotice
+          |                            -> RenderLocales (Map over $.locales: RenderNoticeLocale)
+          |                            -> RequestApproval (waitForTaskToken, timeout) -> ReviewDecision
+          |                                    |                                          |-- APPROVED --> SendNotice -> Sent
+          |                                    '-- States.Timeout -> CloseExpired -> Expired
+          |                                                                               '-- otherwise --> CloseRejected -> Rejected
+          '--otherwise--> CloseNoMatch -> NoMatch
+
+Any other task failure goes to ``CloseFailed`` (with the error at ``$.error``) and then the ``Failed`` state.
+The decision Choice defaults to rejection: only a structured ``{"decision": "APPROVED"}`` sends anything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Duration
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from takedown import config as runtime
+from takedown_infra import ids
+from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
+from takedown_infra.constructs.storage import EVIDENCE_PREFIX
+from takedown_infra.deployment import STATE_MACHINE_TIMEOUT_HOURS
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_lambda as lambda_
+
+    from takedown_infra.constructs.approval import ApprovalApiConstruct
+    from takedown_infra.constructs.notifications import NotificationsConstruct
+    from takedown_infra.constructs.storage import StorageConstruct
+    from takedown_infra.deployment import DeploymentConfig
+
+# Lambda throttling is worth waiting out too; the CDK's default retry covers the service errors.
+THROTTLE_ERRORS = ["Lambda.TooManyRequestsException"]
+ERROR_PATH = "$.error"
+REVIEW_PATH = "$.review"
+CASE_ID = sfn.JsonPath.string_at("$.case_id")
+
+
+class WorkflowConstruct(Construct):
+    """The eight workflow functions and the STANDARD state machine that runs them.
+
+    Attributes
+    ----------
+    functions
+        Construct id -> function, for the stack's bookkeeping and the tests.
+    state_machine
+        Logging ALL (without execution data: cases carry personal data) and X-Ray tracing.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        defaults: FunctionDefaults,
+        layers: list[lambda_.ILayerVersion],
+        storage: StorageConstruct,
+        notifications: NotificationsConstruct,
+        approval: ApprovalApiConstruct,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.functions: dict[str, lambda_.Function] = {}
+        self._config = config
+        self._defaults = defaults
+        self._layers = layers
+        self._create_functions(notifications, approval)
+        self._grant(storage, notifications, approval)
+        self.state_machine = self._state_machine(defaults)
+
+    def _function(
+        self, construct_id: str, module: str, description: str, environment: dict[str, str] | None = None
+    ) -> lambda_.Function:
+        function = create_python_function(
+            self,
+            construct_id,
+            handler_module=module,
+            defaults=self._defaults,
+            layers=self._layers,
+            description=description,
+            environment=environment,
+        )
+        self.functions[construct_id] = function
+        return function
+
+    def _create_functions(
+        self, notifications: NotificationsConstruct, approval: ApprovalApiConstruct
+    ) -> None:
+        configuration_set = notifications.configuration_set.configuration_set_name
+        self.score = self._function(
+            ids.SCORE_MATCH_FUNCTION, "handle_score_match", "Confirms a candidate match against the hash bank"
+        )
+        self.resolve_recipients = self._function(
+            ids.RESOLVE_RECIPIENTS_FUNCTION, "handle_resolve_recipients", "Finds who a notice goes to"
+        )
+        self.build_report = self._function(
+            ids.BUILD_REPORT_FUNCTION, "handle_build_report", "Writes the case's evidence report"
+        )
+        self.draft_notice = self._function(
+            ids.DRAFT_NOTICE_FUNCTION, "handle_draft_notice", "Chooses the notice's languages"
+        )
+        self.render_notice_locale = self._function(
+            ids.RENDER_NOTICE_LOCALE_FUNCTION,
+            "handle_render_notice_locale",
+            "Renders the notice in one language",
+        )
+        self.request_approval = self._function(
+            ids.REQUEST_APPROVAL_FUNCTION,
+            "handle_request_approval",
+            "Emails a reviewer a signed link and waits for the decision",
+            {
+                runtime.ENV_REVIEWERS: ",".join(self._config.reviewers),
+                runtime.ENV_REVIEW_BASE_URL: approval.review_base_url,
+                runtime.ENV_LINK_KEY_SECRET: approval.link_key_secret.secret_arn,
+                runtime.ENV_LINK_TTL_HOURS: str(self._config.review_link_ttl_hours),
+                runtime.ENV_CONFIGURATION_SET: configuration_set,
+            },
+        )
+        self.send_notice = self._function(
+            ids.SEND_NOTICE_FUNCTION,
+            "handle_send_notice",
+            "Sends the approved notice",
+            {runtime.ENV_CONFIGURATION_SET: configuration_set},
+        )
+        self.close_case = self._function(
+            ids.CLOSE_CASE_FUNCTION, "handle_close_case", "Records how a case ended"
+        )
+
+    def _grant(
+        self, storage: StorageConstruct, notifications: NotificationsConstruct, approval: ApprovalApiConstruct
+    ) -> None:
+        for function in self.functions.values():
+            storage.cases_table.grant_read_write_data(function)
+        storage.bank_table.grant_read_data(self.score)
+        storage.evidence_bucket.grant_put(self.build_report, f"{EVIDENCE_PREFIX}*")
+        approval.link_key_secret.grant_read(self.request_approval)
+        notifications.grant_send_email(self.request_approval)
+        notifications.grant_send_email(self.send_notice)
+
+    def _invoke(
+        self, state_name: str, function: lambda_.IFunction, payload: sfn.TaskInput | None = None
+    ) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self,
+            state_name,
+            lambda_function=function,
+            payload=payload,
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+        )
+        task.add_retry(errors=THROTTLE_ERRORS, interval=Duration.seconds(2), max_attempts=6, backoff_rate=2)
+        return task
+
+    def _close(self, state_name: str, outcome: str, *, with_error: bool = False) -> tasks.LambdaInvoke:
+        payload: dict[str, object] = {"case_id": CASE_ID, "outcome": outcome}
+        if with_error:
+            payload["error"] = sfn.JsonPath.object_at(ERROR_PATH)
+        return self._invoke(state_name, self.close_case, sfn.TaskInput.from_object(payload))
+
+    def _definition(self) -> sfn.IChainable:
+        close_failed = self._close(ids.STATE_CLOSE_FAILED, "FAILED", with_error=True).next(
+            sfn.Fail(
+                self,
+                ids.STATE_FAILED,
+                error="CaseFailed",
+                cause="A step failed after its retries; the case was closed as FAILED.",
+            )
+        )
+
+        def on_failure(state: tasks.LambdaInvoke | sfn.Map) -> None:
+            state.add_catch(close_failed, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
+
+        score = self._invoke(ids.STATE_SCORE, self.score)
+        resolve = self._invoke(ids.STATE_RESOLVE_RECIPIENTS, self.resolve_recipients)
+        report = self._invoke(ids.STATE_BUILD_REPORT, self.build_report)
+        draft = self._invoke(ids.STATE_DRAFT_NOTICE, self.draft_notice)
+        render_locales = sfn.Map(
+            self,
+            ids.STATE_RENDER_LOCALES,
+            items_path="$.locales",
+            item_selector={
+                "case_id": CASE_ID,
+                "locale": sfn.JsonPath.string_at("$$.Map.Item.Value"),
+            },
+            # The rendered drafts are stored by the function; the state keeps case_id and locales.
+            result_path=sfn.JsonPath.DISCARD,
+        ).item_processor(self._invoke(ids.STATE_RENDER_NOTICE_LOCALE, self.render_notice_locale))
+        request_approval = tasks.LambdaInvoke(
+            self,
+            ids.STATE_REQUEST_APPROVAL,
+            lambda_function=self.request_approval,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object({"case_id": CASE_ID, "task_token": sfn.JsonPath.task_token}),
+            task_timeout=sfn.Timeout.duration(Duration.hours(self._config.approval_timeout_hours)),
+            result_path=REVIEW_PATH,
+            # Safe to retry: a service error or throttle means the function never ran, so no email went out.
+            retry_on_service_exceptions=True,
+        )
+        request_approval.add_retry(
+            errors=THROTTLE_ERRORS, interval=Duration.seconds(2), max_attempts=6, backoff_rate=2
+        )
+        send = self._invoke(
+            ids.STATE_SEND_NOTICE,
+            self.send_notice,
+            sfn.TaskInput.from_object({"case_id": CASE_ID, "review": sfn.JsonPath.object_at(REVIEW_PATH)}),
+        )
+        for state in (score, resolve, report, draft, render_locales, send):
+            on_failure(state)
+        # Order matters: the timeout is an expected outcome, every other error a failure.
+        request_approval.add_catch(
+            self._close(ids.STATE_CLOSE_EXPIRED, "EXPIRED").next(sfn.Succeed(self, ids.STATE_EXPIRED)),
+            errors=[sfn.Errors.TIMEOUT],
+            result_path=ERROR_PATH,
+        )
+        on_failure(request_approval)
+
+        approved = sfn.Condition.and_(
+            sfn.Condition.is_present("$.review.decision"),
+            sfn.Condition.string_equals("$.review.decision", "APPROVED"),
+        )
+        review_decision = (
+            sfn.Choice(self, ids.STATE_REVIEW_DECISION)
+            .when(approved, send.next(sfn.Succeed(self, ids.STATE_SENT)))
+            .otherwise(
+                self._close(ids.STATE_CLOSE_REJECTED, "REJECTED").next(sfn.Succeed(self, ids.STATE_REJECTED))
+            )
+        )
+        candidate = sfn.Condition.and_(
+            sfn.Condition.is_present("$.candidate"),
+            sfn.Condition.boolean_equals("$.candidate", True),
+        )
+        after_match = (
+            resolve.next(report).next(draft).next(render_locales).next(request_approval).next(review_decision)
+        )
+        is_candidate = (
+            sfn.Choice(self, ids.STATE_IS_CANDIDATE)
+            .when(candidate, after_match)
+            .otherwise(
+                self._close(ids.STATE_CLOSE_NO_MATCH, "NO_MATCH").next(sfn.Succeed(self, ids.STATE_NO_MATCH))
+            )
+        )
+        return score.next(is_candidate)
+
+    def _state_machine(self, defaults: FunctionDefaults) -> sfn.StateMachine:
+        log_group = logs.LogGroup(
+            self,
+            ids.STATE_MACHINE_LOGS,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=defaults.removal_policy,
+        )
+        return sfn.StateMachine(
+            self,
+            ids.STATE_MACHINE,
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            timeout=Duration.hours(STATE_MACHINE_TIMEOUT_HOURS),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )

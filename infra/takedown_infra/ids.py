@@ -1,0 +1,114 @@
+"""Construct ids and output keys, shared by the stack and its tests.
+
+A construct id fixes a resource's logical id, and so its identity in CloudFormation: renaming one replaces
+the resource. Keeping them here makes such a change visible and lets tests find one exact resource.
+"""
+
+from __future__ import annotations
+
+# Context key naming the deployment file (cdk.json sets it; `-c takedown:config=...` overrides it).
+CONFIG_CONTEXT_KEY = "takedown:config"
+
+# Constructs directly under the stack.
+STORAGE = "Storage"
+LAYERS = "Layers"
+NOTIFICATIONS = "Notifications"
+APPROVAL = "Approval"
+WORKFLOW = "Workflow"
+HASHING = "Hashing"
+CRAWL = "Crawl"
+
+# Storage.
+DATA_KEY = "DataKey"
+ACCESS_LOG_BUCKET = "AccessLogBucket"
+EVIDENCE_BUCKET = "EvidenceBucket"
+CASES_TABLE = "CasesTable"
+BANK_TABLE = "BankTable"
+CRAWL_TABLE = "CrawlTable"
+
+# Layers.
+BASE_LAYER = "BaseLayer"
+IMAGING_LAYER = "ImagingLayer"
+CONFIG_LAYER = "ConfigLayer"
+
+# Notifications.
+SENDER_IDENTITY = "SenderIdentity"
+CONFIGURATION_SET = "ConfigurationSet"
+MAIL_EVENTS_KEY = "MailEventsKey"
+MAIL_EVENTS_TOPIC = "MailEventsTopic"
+MAIL_EVENTS_DESTINATION = "MailEventsDestination"
+
+# Approval.
+REVIEW_LINK_KEY = "ReviewLinkKey"
+REVIEW_API = "ReviewApi"
+REVIEW_API_ACCESS_LOGS = "ReviewApiAccessLogs"
+REVIEW_API_VALIDATOR = "ReviewApiValidator"
+REVIEW_API_FIREWALL = "ReviewApiFirewall"
+REVIEW_API_FIREWALL_ASSOCIATION = "ReviewApiFirewallAssociation"
+
+# Workflow.
+STATE_MACHINE = "StateMachine"
+STATE_MACHINE_LOGS = "StateMachineLogs"
+
+# Crawl.
+CRAWL_QUEUE = "CrawlQueue"
+CRAWL_DEAD_LETTER_QUEUE = "CrawlDeadLetterQueue"
+CRAWL_SCHEDULE = "CrawlSchedule"
+
+# Lambda functions (construct ids; each lives under the construct that owns its trigger).
+DISPATCH_CRAWL_FUNCTION = "DispatchCrawlFunction"
+CRAWL_PAGE_FUNCTION = "CrawlPageFunction"
+HASH_MEDIA_FUNCTION = "HashMediaFunction"
+SCORE_MATCH_FUNCTION = "ScoreMatchFunction"
+RESOLVE_RECIPIENTS_FUNCTION = "ResolveRecipientsFunction"
+BUILD_REPORT_FUNCTION = "BuildReportFunction"
+DRAFT_NOTICE_FUNCTION = "DraftNoticeFunction"
+RENDER_NOTICE_LOCALE_FUNCTION = "RenderNoticeLocaleFunction"
+REQUEST_APPROVAL_FUNCTION = "RequestApprovalFunction"
+REVIEW_API_FUNCTION = "ReviewApiFunction"
+SEND_NOTICE_FUNCTION = "SendNoticeFunction"
+CLOSE_CASE_FUNCTION = "CloseCaseFunction"
+ALL_FUNCTIONS: tuple[str, ...] = (
+    DISPATCH_CRAWL_FUNCTION,
+    CRAWL_PAGE_FUNCTION,
+    HASH_MEDIA_FUNCTION,
+    SCORE_MATCH_FUNCTION,
+    RESOLVE_RECIPIENTS_FUNCTION,
+    BUILD_REPORT_FUNCTION,
+    DRAFT_NOTICE_FUNCTION,
+    RENDER_NOTICE_LOCALE_FUNCTION,
+    REQUEST_APPROVAL_FUNCTION,
+    REVIEW_API_FUNCTION,
+    SEND_NOTICE_FUNCTION,
+    CLOSE_CASE_FUNCTION,
+)
+
+# State names of the case workflow (the local stack and the tests read them from the definition).
+STATE_SCORE = "Score"
+STATE_IS_CANDIDATE = "IsCandidate"
+STATE_CLOSE_NO_MATCH = "CloseNoMatch"
+STATE_NO_MATCH = "NoMatch"
+STATE_RESOLVE_RECIPIENTS = "ResolveRecipients"
+STATE_BUILD_REPORT = "BuildReport"
+STATE_DRAFT_NOTICE = "DraftNotice"
+STATE_RENDER_LOCALES = "RenderLocales"
+STATE_RENDER_NOTICE_LOCALE = "RenderNoticeLocale"
+STATE_REQUEST_APPROVAL = "RequestApproval"
+STATE_CLOSE_EXPIRED = "CloseExpired"
+STATE_EXPIRED = "Expired"
+STATE_REVIEW_DECISION = "ReviewDecision"
+STATE_CLOSE_REJECTED = "CloseRejected"
+STATE_REJECTED = "Rejected"
+STATE_SEND_NOTICE = "SendNotice"
+STATE_SENT = "Sent"
+STATE_CLOSE_FAILED = "CloseFailed"
+STATE_FAILED = "Failed"
+
+# CloudFormation output keys.
+OUTPUT_EVIDENCE_BUCKET = "EvidenceBucketName"
+OUTPUT_CASES_TABLE = "CasesTableName"
+OUTPUT_BANK_TABLE = "BankTableName"
+OUTPUT_CRAWL_TABLE = "CrawlTableName"
+OUTPUT_CRAWL_QUEUE_URL = "CrawlQueueUrl"
+OUTPUT_STATE_MACHINE_ARN = "StateMachineArn"
+OUTPUT_REVIEW_API_URL = "ReviewApiUrl"

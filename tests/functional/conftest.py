@@ -1,0 +1,80 @@
+"""Fixtures for tests that run handlers on the local stack (moto, in-process)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+from typing import TYPE_CHECKING
+
+import pytest
+from PIL import Image, ImageDraw
+
+from takedown.aws.bank_store import BankStore
+from takedown.aws.evidence_store import EvidenceStore
+from takedown.handlers.handle_crawl_page import media_object_key, sighting_object_key
+from takedown.hashing.image_hashes import hash_image_bytes
+from takedown.local.environment import LocalEnvironment
+from takedown.model import BankItem, Sighting
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture
+def local() -> Iterator[LocalEnvironment]:
+    with LocalEnvironment() as environment:
+        yield environment
+
+
+def synthetic_png(seed: int, size: tuple[int, int] = (320, 240)) -> bytes:
+    """A harmless generated picture: coloured rectangles on a coloured ground."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(14):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        w, h = rng.randrange(20, size[0] // 2), rng.randrange(20, size[1] // 2)
+        draw.rectangle(
+            (x, y, x + w, y + h), fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        )
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def register(local: LocalEnvironment, data: bytes, item_id: str = "item-1") -> BankItem:
+    item = BankItem(
+        item_id=item_id,
+        bank="centre",
+        algorithm="phash",
+        hash_hex=hash_image_bytes(data).phash,
+        case_ref=f"REF-{item_id}",
+    )
+    BankStore(local.settings().bank_table).put_item(item)
+    return item
+
+
+def drop_sighting(
+    local: LocalEnvironment, data: bytes, page_url: str, contacts: list[str] | None = None
+) -> Sighting:
+    """Store media as the crawl worker does: sighting record first, then the media object (which notifies hashing)."""
+    sha256, md5 = hashlib.sha256(data).hexdigest(), hashlib.md5(data, usedforsecurity=False).hexdigest()
+    sighting = Sighting(
+        media_key=media_object_key(sha256, page_url),
+        sha256=sha256,
+        md5=md5,
+        page_url=page_url,
+        media_url=page_url.rsplit("/", 1)[0] + "/media/pic.png",
+        fetched_at="2026-11-28T07:00:00.000000Z",
+        content_type="image/png",
+        source_id="example-community",
+        size_bytes=len(data),
+        page_title="Board",
+        page_lang="ko",
+        page_contacts=contacts if contacts is not None else ["admin@board.example"],
+    )
+    store = EvidenceStore(local.settings().evidence_bucket)
+    store.put_json(sighting_object_key(sha256, page_url), sighting.to_dict())
+    store.put_bytes(sighting.media_key, data, "image/png")
+    return sighting

@@ -1,0 +1,195 @@
+"""Least privilege: who may resume the workflow, start it, send mail, read the link key, touch what."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from takedown_infra import ids
+from tests.infra.template_reading import (
+    actions_of,
+    logical_id,
+    render_intrinsics,
+    resources_of,
+    resources_of_type,
+    role_policy_statements,
+    roles_allowed,
+)
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_iam as iam
+
+    from tests.infra.conftest import SynthesizedStack
+
+# Actions that IAM cannot scope to a resource; nothing else may be granted on "*".
+ACTIONS_ALLOWED_ON_STAR = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+}
+
+
+def role_id(synthesized: SynthesizedStack, construct_id: str) -> str:
+    role: iam.IRole | None = synthesized.stack.functions[construct_id].role
+    assert role is not None
+    return logical_id(role)
+
+
+def function_roles(synthesized: SynthesizedStack, *construct_ids: str) -> set[str]:
+    return {role_id(synthesized, cid) for cid in construct_ids}
+
+
+@pytest.mark.parametrize("action", ["states:SendTaskSuccess", "states:SendTaskFailure"])
+def test_only_the_review_function_may_resume_the_workflow(synthesized: SynthesizedStack, action: str) -> None:
+    # GIVEN every role of the stack WHEN those allowed to send task results are found
+    # THEN it is the review API function's role alone
+    assert roles_allowed(synthesized.resources, action) == function_roles(
+        synthesized, ids.REVIEW_API_FUNCTION
+    )
+
+
+def test_only_hashing_may_start_executions_of_this_state_machine(synthesized: SynthesizedStack) -> None:
+    # GIVEN the roles allowed states:StartExecution
+    allowed = roles_allowed(synthesized.resources, "states:StartExecution")
+    hashing_role = role_id(synthesized, ids.HASH_MEDIA_FUNCTION)
+
+    # THEN only the hashing function has it, on the stack's state machine only
+    assert allowed == {hashing_role}
+    granted = [
+        resources_of(s)
+        for s in role_policy_statements(synthesized.resources, hashing_role)
+        if "states:StartExecution" in actions_of(s)
+    ]
+    assert granted == [[{"Ref": logical_id(synthesized.stack.workflow.state_machine)}]]
+
+
+@pytest.mark.parametrize("action", ["ses:SendEmail", "ses:SendRawEmail"])
+def test_only_approval_and_notice_functions_send_mail(synthesized: SynthesizedStack, action: str) -> None:
+    # GIVEN the roles allowed to send through SES
+    allowed = roles_allowed(synthesized.resources, action)
+
+    # THEN they are the approval-request and send-notice functions
+    assert allowed == function_roles(synthesized, ids.REQUEST_APPROVAL_FUNCTION, ids.SEND_NOTICE_FUNCTION)
+
+
+@pytest.mark.parametrize("construct_id", [ids.REQUEST_APPROVAL_FUNCTION, ids.SEND_NOTICE_FUNCTION])
+def test_mail_is_scoped_to_the_sender_identity_and_configuration_set(
+    synthesized: SynthesizedStack, construct_id: str
+) -> None:
+    # GIVEN the SES statement of a sending function
+    statements = [
+        s
+        for s in role_policy_statements(synthesized.resources, role_id(synthesized, construct_id))
+        if "ses:SendEmail" in actions_of(s)
+    ]
+
+    # THEN it names exactly the sender identity and the configuration set
+    notifications = synthesized.stack.notifications
+    assert len(statements) == 1
+    arns = sorted(render_intrinsics(resource) for resource in resources_of(statements[0]))
+    prefix = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+    assert arns == [
+        f"{prefix}:configuration-set/${{{logical_id(notifications.configuration_set)}}}",
+        f"{prefix}:identity/${{{logical_id(notifications.identity)}}}",
+    ]
+
+
+@pytest.mark.parametrize("action", ["secretsmanager:GetSecretValue"])
+def test_only_link_signers_and_checkers_read_the_link_key(synthesized: SynthesizedStack, action: str) -> None:
+    # GIVEN the roles allowed to read secrets
+    allowed = roles_allowed(synthesized.resources, action)
+
+    # THEN they are the approval-request and review functions, on the link key only
+    assert allowed == function_roles(synthesized, ids.REQUEST_APPROVAL_FUNCTION, ids.REVIEW_API_FUNCTION)
+    secret = {"Ref": logical_id(synthesized.stack.approval.link_key_secret)}
+    for role in allowed:
+        granted = [
+            resources_of(s)
+            for s in role_policy_statements(synthesized.resources, role)
+            if action in actions_of(s)
+        ]
+        assert granted == [[secret]]
+
+
+def test_only_hashing_deletes_objects(synthesized: SynthesizedStack) -> None:
+    # GIVEN the roles allowed to delete S3 objects THEN only hashing (unmatched media) may
+    assert roles_allowed(synthesized.resources, "s3:DeleteObject") == function_roles(
+        synthesized, ids.HASH_MEDIA_FUNCTION
+    )
+
+
+def test_nobody_writes_the_hash_bank(synthesized: SynthesizedStack) -> None:
+    # GIVEN the bank table
+    bank = logical_id(synthesized.stack.storage.bank_table)
+
+    # WHEN the statements that allow writing items are collected
+    writers = [
+        s
+        for role in resources_of_type(synthesized.resources, "AWS::IAM::Role")
+        for s in role_policy_statements(synthesized.resources, role)
+        if {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"} & set(actions_of(s))
+    ]
+
+    # THEN none of them reaches the bank table (banks are loaded by operators, not by the pipeline)
+    assert writers
+    assert all(bank not in str(resources_of(s)) for s in writers)
+
+
+def test_nothing_else_is_granted_on_star(synthesized: SynthesizedStack) -> None:
+    # GIVEN every Allow statement of every role
+    on_star = {
+        action
+        for role in resources_of_type(synthesized.resources, "AWS::IAM::Role")
+        for s in role_policy_statements(synthesized.resources, role)
+        if s.get("Effect") == "Allow" and "*" in resources_of(s)
+        for action in actions_of(s)
+    }
+
+    # THEN only actions without resource-level permissions are granted on "*"
+    assert on_star
+    assert on_star <= ACTIONS_ALLOWED_ON_STAR
+
+
+def test_no_action_wildcard_covers_a_whole_service(synthesized: SynthesizedStack) -> None:
+    # GIVEN every action of every role
+    actions = {
+        action
+        for role in resources_of_type(synthesized.resources, "AWS::IAM::Role")
+        for s in role_policy_statements(synthesized.resources, role)
+        for action in actions_of(s)
+    }
+
+    # THEN no grant is "*" or "service:*"
+    assert actions
+    assert not [a for a in actions if a == "*" or a.endswith(":*")]
+
+
+@pytest.mark.parametrize("construct_id", ids.ALL_FUNCTIONS)
+def test_function_roles_have_no_managed_policies(synthesized: SynthesizedStack, construct_id: str) -> None:
+    # GIVEN a function's role THEN its permissions come only from the grants, never from a managed policy
+    role = synthesized.resources[role_id(synthesized, construct_id)]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+    ]
+
+
+def test_only_the_state_machine_invokes_workflow_functions(synthesized: SynthesizedStack) -> None:
+    # GIVEN the roles allowed lambda:InvokeFunction
+    allowed = roles_allowed(synthesized.resources, "lambda:InvokeFunction")
+
+    # THEN it is the state machine's role alone
+    role = synthesized.stack.workflow.state_machine.role
+    assert allowed == {logical_id(role)}

@@ -1,0 +1,332 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from takedown.approval.pages import (
+    ReviewPageContext,
+    ReviewPageError,
+    embeddable_report,
+    render_message_page,
+    render_review_email,
+    render_review_page,
+)
+from takedown.evidence.report import EvidenceReport, render_report_html
+from takedown.model import CaseEvent, MatchEvidence, Recipient, Sighting
+from takedown.notices.drafting import render_notice
+
+from .conftest import HOSTILE, MEDIA_SHA256
+from .html_probe import HtmlProbe
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from takedown.notices.drafting import NoticeFacts
+
+REVIEW_URL = "https://review.centre.example/reviews/Zk3v9Q?e=1764575100&s=q1w2e3r4t5y6"
+
+
+def _email(templates: Path, **overrides: Any) -> tuple[str, str, str]:
+    values: dict[str, Any] = {
+        "review_url": REVIEW_URL,
+        "case_id": "5d41402abc4b2a76b9719d911017c592",
+        "page_host": "board.site.example",
+        "match_count": 2,
+        "expires_at": "2026-12-01T07:25:00.000000Z",
+        "centre_name": "Seoul Digital Sex Crime Victim Support Centre",
+        "templates_dir": templates,
+    }
+    values.update(overrides)
+    return render_review_email(**values)
+
+
+# --- the reviewer email ----------------------------------------------------------------------------------------
+
+
+def test_the_review_email_says_which_case_and_where_to_review_it(templates: Path) -> None:
+    # WHEN the review request is rendered
+    subject, text, html = _email(templates)
+    page = HtmlProbe(html)
+    # THEN subject, text and HTML name the case, site, match count and expiry, in Korean and in English
+    assert "5d41402abc4b2a76b9719d911017c592" in subject and "board.site.example" in subject
+    for body in (text, page.visible_text):
+        for fact in (
+            "5d41402abc4b2a76b9719d911017c592",
+            "board.site.example",
+            "2026-12-01 07:25 UTC",
+            "검토",
+            "review",
+        ):
+            assert fact in body, fact
+    # AND the text carries the exact link; the HTML links to it
+    assert REVIEW_URL in text
+    assert [a.attrs["href"] for a in page.tags("a")] == [REVIEW_URL, REVIEW_URL]
+    assert page.tags("html")[0].attrs["lang"] == "ko"
+
+
+def test_the_review_email_carries_no_draft_and_no_media(templates: Path) -> None:
+    _, text, html = _email(templates)
+    page = HtmlProbe(html)
+    assert page.tags("img") == [] and page.tags("script") == []
+    assert "src=" not in html
+    # only the review link leaves the email: no content URL, no digest of the media
+    assert MEDIA_SHA256 not in text + html
+    assert "https://" not in text.replace(REVIEW_URL, "")
+
+
+def test_a_hostile_host_cannot_break_the_subject_or_the_html(templates: Path) -> None:
+    subject, text, html = _email(templates, page_host=f"board.example{HOSTILE}")
+    assert "\r" not in subject and "\n" not in subject
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert "[U+000D][U+000A]Bcc" in text
+
+
+@pytest.mark.parametrize("review_url", ["/reviews/abc?e=1&s=x", "javascript:alert(1)", ""])
+def test_a_review_link_that_is_not_absolute_http_is_refused(templates: Path, review_url: str) -> None:
+    with pytest.raises(ReviewPageError, match="review_url"):
+        _email(templates, review_url=review_url)
+
+
+# --- the review page -------------------------------------------------------------------------------------------
+
+
+def _report(sighting: Sighting) -> EvidenceReport:
+    return EvidenceReport(
+        case_id="5d41402abc4b2a76b9719d911017c592",
+        generated_at="2026-11-28T07:26:40Z",
+        sighting=sighting,
+        matches=[_match()],
+        recipients=[],
+        timeline=[],
+        evidence_objects=[{"key": sighting.media_key, "sha256": sighting.sha256, "kind": "media"}],
+    )
+
+
+def _match() -> MatchEvidence:
+    return MatchEvidence(
+        algorithm="pdq", distance=14, threshold=31, bank="centre", bank_item_id="item-0007", case_ref="SEOUL-0007",
+        query_hash="c3" * 32, bank_hash="c1" * 32, quality=92,
+    )  # fmt: skip
+
+
+def _sighting(page_title: str = "Gallery 8812") -> Sighting:
+    return Sighting(
+        media_key=f"media/{MEDIA_SHA256}", sha256=MEDIA_SHA256, md5="0cc175b9c0f1b6a831c399e269772661",
+        page_url="https://board.site.example/gallery/view?id=8812", media_url="https://cdn.site.example/u/a81f.jpg",
+        fetched_at="2026-11-28T07:25:13Z", content_type="image/jpeg", source_id="demo-board", size_bytes=48213,
+        server_ip="203.0.113.7", page_title=page_title, page_lang="ko",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def make_context(make_facts: Callable[..., NoticeFacts], templates: Path) -> Callable[..., ReviewPageContext]:
+    def build(**overrides: Any) -> ReviewPageContext:
+        facts = make_facts()
+        values: dict[str, Any] = {
+            "review_id": "Zk3v9Q",
+            "case_id": facts.case_id,
+            "status": "AWAITING_REVIEW",
+            "reviewer": "officer@centre.example",
+            "expires_at": "2026-12-01T07:25:00Z",
+            "form_action": "Zk3v9Q?e=1764575100&s=q1w2e3r4t5y6",
+            "csrf_token": "csrf-7b2f0c1e",
+            "report_html": render_report_html(_report(_sighting()), templates),
+            "drafts": [render_notice(facts, "ko", templates), render_notice(facts, "en", templates)],
+            "recipients": [facts.recipient],
+            "matches": [_match()],
+            "timeline": [
+                CaseEvent(at="2026-11-28T07:25:14Z", stage="crawl", status="SIGHTED"),
+                CaseEvent(at="2026-11-28T07:26:41Z", stage="draft-notice", status="DRAFTED"),
+            ],
+            "decided": False,
+        }
+        values.update(overrides)
+        return ReviewPageContext(**values)
+
+    return build
+
+
+def test_an_open_review_has_one_form_with_the_stable_ids(
+    make_context: Callable[..., ReviewPageContext], templates: Path
+) -> None:
+    # GIVEN an open review with a Korean and an English draft
+    ctx = make_context()
+    # WHEN the page is rendered
+    page = HtmlProbe(render_review_page(ctx, templates))
+    # THEN there is one POST form to the signed action, carrying the CSRF token
+    form = page.by_id("review-form")
+    assert len(page.tags("form")) == 1
+    assert form.attrs["method"] == "post" and form.attrs["action"] == ctx.form_action
+    hidden = [e for e in page.tags("input") if e.attrs.get("type") == "hidden"]
+    assert [(e.attrs["name"], e.attrs["value"]) for e in hidden] == [("csrf_token", "csrf-7b2f0c1e")]
+    # AND the primary (first) draft is pre-filled, editable, exactly as drafted
+    primary = ctx.drafts[0]
+    assert page.by_id("subject").attrs["name"] == "subject"
+    assert page.by_id("subject").attrs["value"] == primary.subject
+    assert page.by_id("body_text").tag == "textarea" and page.by_id("body_text").attrs["name"] == "body_text"
+    assert page.by_id("body_text").text == primary.body_text
+    assert page.by_id("reason").attrs["name"] == "reason"
+    # AND two submit buttons decide, labelled in Korean and English
+    approve, reject = page.by_id("approve"), page.by_id("reject")
+    assert (approve.attrs["name"], approve.attrs["value"], approve.attrs["type"]) == (
+        "decision",
+        "APPROVED",
+        "submit",
+    )
+    assert (reject.attrs["name"], reject.attrs["value"], reject.attrs["type"]) == (
+        "decision",
+        "REJECTED",
+        "submit",
+    )
+    assert "승인" in approve.text and "Approve" in approve.text
+    assert "거부" in reject.text and "Reject" in reject.text
+    assert not page.has_id("review-closed")
+
+
+def test_the_review_page_shows_every_draft_and_why_it_matched(
+    make_context: Callable[..., ReviewPageContext], templates: Path
+) -> None:
+    ctx = make_context()
+    page = HtmlProbe(render_review_page(ctx, templates))
+    for draft in ctx.drafts:
+        shown = page.by_id(f"draft-{draft.locale}")
+        assert draft.subject in shown.text
+        assert " ".join(draft.body_text.split()) in " ".join(shown.text.split())
+    why = page.by_id("why-matched").text
+    assert "pdq" in why and "14 / 31" in why and "92" in why and "item-0007" in why
+    assert "abuse@site.example" in page.by_id("recipients").text
+    assert "2026-11-28 07:26:41 UTC" in page.by_id("history").text
+
+
+def test_the_review_page_is_one_self_contained_phone_friendly_document(
+    make_context: Callable[..., ReviewPageContext], templates: Path
+) -> None:
+    # GIVEN the stored evidence report, a whole HTML document
+    ctx = make_context()
+    # WHEN it is embedded in the review page
+    html = render_review_page(ctx, templates)
+    page = HtmlProbe(html)
+    # THEN the page is still one document, with the report's body inside its own section
+    assert html.count("<!DOCTYPE html>") == 1 and len(page.tags("html")) == 1 and len(page.tags("body")) == 1
+    assert "evidence-report" in {e.attrs.get("id") for e in page.elements}
+    assert "Evidence report" in page.by_id("report").text
+    # AND it needs nothing from outside and runs nothing
+    assert page.tags("script") == [] and page.tags("img") == [] and page.tags("link") == []
+    assert "src=" not in html
+    viewport = [m for m in page.tags("meta") if m.attrs.get("name") == "viewport"]
+    assert viewport and "width=device-width" in viewport[0].attrs["content"]
+    assert any(
+        m.attrs.get("name") == "referrer" and m.attrs["content"] == "no-referrer" for m in page.tags("meta")
+    )
+
+
+def test_a_decided_review_replaces_the_form_with_a_closed_notice(
+    make_context: Callable[..., ReviewPageContext], templates: Path
+) -> None:
+    page = HtmlProbe(render_review_page(make_context(decided=True, status="APPROVED"), templates))
+    assert page.tags("form") == [] and not page.has_id("approve") and not page.has_id("reject")
+    assert "csrf-7b2f0c1e" not in " ".join(e.attrs.get("value", "") for e in page.elements)
+    closed = page.by_id("review-closed")
+    assert "종료" in closed.text and "APPROVED" in closed.text
+
+
+def test_a_decided_review_needs_no_draft(
+    make_context: Callable[..., ReviewPageContext], templates: Path
+) -> None:
+    page = HtmlProbe(render_review_page(make_context(decided=True, drafts=[], csrf_token=""), templates))
+    assert page.has_id("review-closed")
+
+
+@pytest.mark.parametrize(("lang", "title"), [("ko", "삭제 요청 검토"), ("en", "Removal notice review")])
+def test_the_interface_language_sets_the_labels(
+    make_context: Callable[..., ReviewPageContext], templates: Path, lang: str, title: str
+) -> None:
+    page = HtmlProbe(render_review_page(make_context(interface_lang=lang), templates))
+    assert page.tags("html")[0].attrs["lang"] == lang
+    assert page.tags("h1")[0].text == title
+
+
+def test_the_ko_and_en_labels_have_the_same_keys(templates: Path) -> None:
+    from takedown.notices.rendering import make_environment
+
+    labels = make_environment(templates).get_template("review/_labels.j2").module
+    by_lang = labels.by_lang  # type: ignore[attr-defined]
+    assert set(by_lang) == {"ko", "en"}
+    assert set(by_lang["ko"]) == set(by_lang["en"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"interface_lang": "fr"}, "interface_lang"),
+        ({"drafts": []}, "no draft"),
+        ({"csrf_token": ""}, "csrf_token"),
+        ({"report_html": "<!DOCTYPE html><html><body>another page</body></html>"}, "markers"),
+    ],
+)
+def test_a_review_page_that_cannot_be_right_is_refused(
+    make_context: Callable[..., ReviewPageContext], templates: Path, overrides: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(ReviewPageError, match=complaint):
+        render_review_page(make_context(**overrides), templates)
+
+
+def test_hostile_page_data_on_the_review_page_is_escaped(
+    make_context: Callable[..., ReviewPageContext], make_facts: Callable[..., NoticeFacts], templates: Path
+) -> None:
+    # GIVEN a page whose title and URL are hostile, and a recipient found through it
+    recipient = Recipient(address="abuse@site.example", role="site", found_at=HOSTILE, confidence=0.5)
+    facts = make_facts(page_url=f"https://board.site.example/?q={HOSTILE}", recipient=recipient)
+    ctx = make_context(
+        drafts=[render_notice(facts, "ko", templates)],
+        recipients=[recipient],
+        report_html=render_report_html(_report(_sighting(page_title=HOSTILE)), templates),
+    )
+    # WHEN the review page is rendered
+    html = render_review_page(ctx, templates)
+    page = HtmlProbe(html)
+    # THEN no markup got through, nothing was evaluated, and the override is a visible marker
+    assert page.tags("script") == []
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}{% raw %}[U+000D][U+000A]Bcc" in html
+    assert "\u202e" not in html and "\r" not in html
+
+
+def test_embeddable_report_cuts_a_report_document_to_its_body(templates: Path) -> None:
+    whole = render_report_html(_report(_sighting()), templates)
+    body = embeddable_report(whole)
+    assert body.startswith("<article") and body.endswith("</article>")
+    assert embeddable_report(body) == body
+    assert embeddable_report("") == ""
+
+
+# --- message pages ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "role"),
+    [(403, "rv-error", "alert"), (410, "rv-error", "alert"), (200, "rv-ok", "status")],
+)
+def test_message_pages_show_title_message_and_status(
+    templates: Path, status: int, kind: str, role: str
+) -> None:
+    html = render_message_page(
+        title="Link expired", message="This link has expired <ask for a new one>.", status_code_hint=status,
+        templates_dir=templates,
+    )  # fmt: skip
+    page = HtmlProbe(html)
+    message = page.by_id("message")
+    assert kind in message.attrs["class"] and message.attrs["role"] == role
+    assert page.tags("h1")[0].text == "Link expired"
+    assert "This link has expired <ask for a new one>." in message.text
+    assert "&lt;ask for a new one&gt;" in html
+    assert f"HTTP {status}" in message.text
+    assert page.tags("form") == [] and page.tags("script") == []
+
+
+def test_a_message_page_with_an_impossible_status_is_refused(templates: Path) -> None:
+    with pytest.raises(ReviewPageError, match="status_code_hint"):
+        render_message_page(title="x", message="y", status_code_hint=42, templates_dir=templates)
+    with pytest.raises(ReviewPageError, match="interface_lang"):
+        render_message_page(title="x", message="y", status_code_hint=200, interface_lang="de")
