@@ -34,6 +34,7 @@ ENV_TEMPLATES_DIR = "TAKEDOWN_TEMPLATES_DIR"
 ENV_PHASH_MAX_DISTANCE = "TAKEDOWN_PHASH_MAX_DISTANCE"
 ENV_MAX_MEDIA_BYTES = "TAKEDOWN_MAX_MEDIA_BYTES"
 ENV_CONFIGURATION_SET = "TAKEDOWN_SES_CONFIGURATION_SET"
+ENV_EVIDENCE_RETENTION_DAYS = "TAKEDOWN_EVIDENCE_RETENTION_DAYS"
 
 # Where the templates live in a checkout: <repo>/templates, beside functions/.
 _CHECKOUT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -93,6 +94,7 @@ class Settings:
     phash_max_distance: int
     max_media_bytes: int
     configuration_set: str
+    evidence_retention_days: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -117,6 +119,7 @@ class Settings:
             phash_max_distance=int(env(ENV_PHASH_MAX_DISTANCE, "10")),
             max_media_bytes=int(env(ENV_MAX_MEDIA_BYTES, str(50 * 1024 * 1024))),
             configuration_set=env(ENV_CONFIGURATION_SET, ""),
+            evidence_retention_days=int(env(ENV_EVIDENCE_RETENTION_DAYS, "0")),
         )
 
 

@@ -170,6 +170,7 @@ class TakedownStack(Stack):
             runtime.ENV_TEMPLATES_DIR: RUNTIME_TEMPLATES_DIR,
             runtime.ENV_PHASH_MAX_DISTANCE: str(config.phash_max_distance),
             runtime.ENV_MAX_MEDIA_BYTES: str(config.max_media_bytes),
+            runtime.ENV_EVIDENCE_RETENTION_DAYS: str(config.evidence_retention_days),
         }
 
     def _add_outputs(self) -> None:

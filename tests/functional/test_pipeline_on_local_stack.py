@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import boto3
@@ -154,3 +155,20 @@ def test_rejection_ends_the_case_without_sending(local: LocalEnvironment) -> Non
     assert cases.require(case_id).status is CaseStatus.REJECTED
     reviewers = set(local.settings("handle_request_approval").reviewers)
     assert [m for m in sent_mail() if not reviewers & set(m.destinations)] == []
+
+
+def test_evidence_of_a_case_is_locked_and_unmatched_media_is_not(local: LocalEnvironment) -> None:
+    # GIVEN a case that reached review (its report is built) and an unrelated sighting
+    case_id, _ = _awaiting_review(local)
+    record = CaseStore(local.settings().cases_table).require(case_id)
+    s3 = boto3.client("s3")
+    bucket = local.settings().evidence_bucket
+    # THEN the media, its sighting record and the report are under Object Lock retention
+    sighting_key = record.sighting.media_key.replace("media/", "sightings/", 1) + ".json"
+    for key in (record.sighting.media_key, sighting_key, record.report_key):
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert head["ObjectLockMode"] == "GOVERNANCE"
+        assert head["ObjectLockRetainUntilDate"] > datetime.now(UTC) + timedelta(days=300)
+    # AND the bucket has no default retention that would keep unrelated media
+    configuration = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    assert configuration["ObjectLockEnabled"] == "Enabled" and "Rule" not in configuration

@@ -42,6 +42,7 @@ SHARED_ENVIRONMENT = {
     runtime.ENV_TEMPLATES_DIR,
     runtime.ENV_PHASH_MAX_DISTANCE,
     runtime.ENV_MAX_MEDIA_BYTES,
+    runtime.ENV_EVIDENCE_RETENTION_DAYS,
 }
 EXTRA_ENVIRONMENT: dict[str, set[str]] = {
     ids.DISPATCH_CRAWL_FUNCTION: {runtime.ENV_CRAWL_QUEUE_URL},
@@ -185,6 +186,7 @@ def test_shared_environment_values(synthesized: SynthesizedStack) -> None:
         runtime.ENV_TEMPLATES_DIR: "/opt/templates",
         runtime.ENV_PHASH_MAX_DISTANCE: str(config.phash_max_distance),
         runtime.ENV_MAX_MEDIA_BYTES: str(config.max_media_bytes),
+        runtime.ENV_EVIDENCE_RETENTION_DAYS: str(config.evidence_retention_days),
     }
 
 

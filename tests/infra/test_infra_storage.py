@@ -43,7 +43,6 @@ def test_evidence_bucket_is_locked_down(synthesized: SynthesizedStack) -> None:
     # GIVEN the evidence bucket
     storage = synthesized.stack.storage
     bucket = synthesized.resources[logical_id(storage.evidence_bucket)]["Properties"]
-    retention_days = synthesized.config.evidence_retention_days
 
     # THEN it is KMS-encrypted with the data key, private, versioned, object-locked and logged
     encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
@@ -59,10 +58,8 @@ def test_evidence_bucket_is_locked_down(synthesized: SynthesizedStack) -> None:
     }
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert bucket["ObjectLockEnabled"] is True
-    assert bucket["ObjectLockConfiguration"] == {
-        "ObjectLockEnabled": "Enabled",
-        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": retention_days}},
-    }
+    # No bucket-wide default retention: evidence is locked object by object, unmatched media is not kept.
+    assert "Rule" not in bucket.get("ObjectLockConfiguration", {})
     assert bucket["LoggingConfiguration"]["DestinationBucketName"] == {
         "Ref": logical_id(storage.access_log_bucket)
     }

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from takedown.aws.clients import client
+
+
+def _retain_until(days: int) -> datetime:
+    return datetime.now(UTC) + timedelta(days=days)
 
 
 class EvidenceStore:
@@ -17,22 +22,45 @@ class EvidenceStore:
         self.bucket = bucket
 
     def put_bytes(
-        self, key: str, body: bytes, content_type: str, metadata: dict[str, str] | None = None
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        metadata: dict[str, str] | None = None,
+        *,
+        retain_days: int = 0,
     ) -> str:
-        """Store ``body`` and return its SHA-256 (also stored as the object's checksum)."""
-        client("s3").put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=body,
-            ContentType=content_type,
-            Metadata=metadata or {},
-            ChecksumAlgorithm="SHA256",
-        )
+        """Store ``body`` and return its SHA-256 (also stored as the object's checksum).
+
+        With ``retain_days``, the object is written under Object Lock (GOVERNANCE) until then: evidence.
+        """
+        request: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+            "Metadata": metadata or {},
+            "ChecksumAlgorithm": "SHA256",
+        }
+        if retain_days > 0:
+            request["ObjectLockMode"] = "GOVERNANCE"
+            request["ObjectLockRetainUntilDate"] = _retain_until(retain_days)
+        client("s3").put_object(**request)
         return hashlib.sha256(body).hexdigest()
 
-    def put_json(self, key: str, document: Any) -> str:
+    def put_json(self, key: str, document: Any, *, retain_days: int = 0) -> str:
         body = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
-        return self.put_bytes(key, body, "application/json")
+        return self.put_bytes(key, body, "application/json", retain_days=retain_days)
+
+    def retain(self, key: str, days: int) -> None:
+        """Lock an existing object as evidence (Object Lock, GOVERNANCE) for ``days``; no-op for 0."""
+        if days <= 0:
+            return
+        client("s3").put_object_retention(
+            Bucket=self.bucket,
+            Key=key,
+            Retention={"Mode": "GOVERNANCE", "RetainUntilDate": _retain_until(days)},
+        )
 
     def get_bytes(self, key: str, *, max_bytes: int | None = None) -> bytes:
         """Read an object; refuse one larger than ``max_bytes`` before downloading it."""

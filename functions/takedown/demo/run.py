@@ -249,6 +249,7 @@ def demo_sources(base_url: str) -> dict[str, Any]:
                 "allowed_hosts": ["127.0.0.1"],
                 "depth": 3,
                 "page_budget": 100,
+                "requests_per_second": 50.0,  # our own loopback site: no need for politeness delays
                 "country": "KR",
                 "language": "ko",
                 "contact": "",

@@ -47,8 +47,9 @@ def build_case_report(settings: Settings, event: dict[str, Any]) -> dict[str, An
     )
     html_key, json_key = report_keys(case_id)
     html = render_report_html(report, settings.templates_dir)
-    html_sha = store.put_bytes(html_key, html.encode("utf-8"), "text/html; charset=utf-8")
-    json_sha = store.put_json(json_key, report_json(report))
+    retain = settings.evidence_retention_days
+    html_sha = store.put_bytes(html_key, html.encode("utf-8"), "text/html; charset=utf-8", retain_days=retain)
+    json_sha = store.put_json(json_key, report_json(report), retain_days=retain)
 
     def built(current: CaseRecord) -> tuple[CaseRecord, CaseEvent]:
         return current.advance(

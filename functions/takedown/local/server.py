@@ -22,14 +22,24 @@ import requests
 
 from takedown.local.synth import REPO_ROOT
 
-STATE_FILE = REPO_ROOT / ".takedown" / "local.json"
-LOG_FILE = REPO_ROOT / ".takedown" / "local.log"
+
+def _state_dir() -> Path:
+    """Where the running server's state and log live (``TAKEDOWN_LOCAL_STATE_DIR``, default ``.takedown/``)."""
+    return Path(os.environ.get("TAKEDOWN_LOCAL_STATE_DIR") or REPO_ROOT / ".takedown")
+
+
+def state_file() -> Path:
+    return _state_dir() / "local.json"
+
+
+def log_file() -> Path:
+    return _state_dir() / "local.log"
 
 
 def read_state() -> dict[str, Any] | None:
-    if not STATE_FILE.exists():
+    if not state_file().exists():
         return None
-    state: dict[str, Any] = json.loads(STATE_FILE.read_text(encoding="utf-8"))
+    state: dict[str, Any] = json.loads(state_file().read_text(encoding="utf-8"))
     return state
 
 
@@ -56,8 +66,8 @@ def serve(port: int, config: Path | None) -> None:
     api = LocalApiServer().start()
     resources = LocalStack(template, cdk_out).provision(api_base_url=api.base_url)
     api.routes = resources.routes
-    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    STATE_FILE.write_text(
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    state_file().write_text(
         json.dumps(
             {
                 "pid": os.getpid(),
@@ -78,7 +88,7 @@ def serve(port: int, config: Path | None) -> None:
     stop.wait()
     api.close()
     server.stop()
-    STATE_FILE.unlink(missing_ok=True)
+    state_file().unlink(missing_ok=True)
 
 
 def up(port: int = 4566, config: Path | None = None, timeout: float = 180.0) -> dict[str, Any]:
@@ -86,12 +96,12 @@ def up(port: int = 4566, config: Path | None = None, timeout: float = 180.0) -> 
     state = read_state()
     if state and _alive(int(state["pid"])):
         return state
-    STATE_FILE.unlink(missing_ok=True)
-    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+    state_file().unlink(missing_ok=True)
+    log_file().parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "takedown.local.server", "--port", str(port)]
     if config:
         command += ["--config", str(config)]
-    with LOG_FILE.open("ab") as log:
+    with log_file().open("ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True, cwd=REPO_ROOT)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -99,10 +109,10 @@ def up(port: int = 4566, config: Path | None = None, timeout: float = 180.0) -> 
         if state:
             return state
         if process.poll() is not None:
-            raise RuntimeError(f"the local stack exited with {process.returncode}; see {LOG_FILE}")
+            raise RuntimeError(f"the local stack exited with {process.returncode}; see {log_file()}")
         time.sleep(0.2)
     process.terminate()
-    raise RuntimeError(f"the local stack did not come up within {timeout:.0f} s; see {LOG_FILE}")
+    raise RuntimeError(f"the local stack did not come up within {timeout:.0f} s; see {log_file()}")
 
 
 def down(timeout: float = 20.0) -> bool:
@@ -118,7 +128,7 @@ def down(timeout: float = 20.0) -> bool:
             time.sleep(0.1)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
-    STATE_FILE.unlink(missing_ok=True)
+    state_file().unlink(missing_ok=True)
     return True
 
 

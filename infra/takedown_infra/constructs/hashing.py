@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
@@ -66,6 +67,16 @@ class HashingConstruct(Construct):
         storage.cases_table.grant_read_write_data(self.function)
         storage.crawl_table.grant_write_data(self.function)
         state_machine.grant_start_execution(self.function)
+        # A candidate's media and sighting become evidence: the function locks them (Object Lock retention).
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObjectRetention"],
+                resources=[
+                    bucket.arn_for_objects(f"{MEDIA_PREFIX}*"),
+                    bucket.arn_for_objects(f"{SIGHTINGS_PREFIX}*"),
+                ],
+            )
+        )
         bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
             s3n.LambdaDestination(self.function),

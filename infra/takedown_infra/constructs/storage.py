@@ -36,7 +36,7 @@ class StorageConstruct(Construct):
         Customer managed key (rotation on) for the evidence bucket, the tables and the crawl queues.
     evidence_bucket
         ``media/`` (crawled files, triggers hashing), ``sightings/`` (where each was seen),
-        ``evidence/`` (reports). Object Lock in GOVERNANCE mode keeps every version for the retention period.
+        ``evidence/`` (reports). Evidence objects are locked one by one (GOVERNANCE) for the retention period.
     access_log_bucket
         Server access logs of the evidence bucket (SSE-S3: S3 log delivery cannot write SSE-KMS).
     cases_table, bank_table, crawl_table
@@ -77,13 +77,14 @@ class StorageConstruct(Construct):
             enforce_ssl=True,
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # Object Lock is on, without a bucket-wide default: the functions lock what is evidence (the media
+            # and sighting of a case, its reports) object by object. Crawled media that matched nothing is not
+            # evidence and must not be kept for years.
             object_lock_enabled=True,
-            object_lock_default_retention=s3.ObjectLockRetention.governance(retention),
             server_access_logs_bucket=self.access_log_bucket,
             server_access_logs_prefix="evidence-bucket/",
             lifecycle_rules=[
-                # Unmatched media is deleted by the hashing function; the default retention still keeps that
-                # version for the retention period, and this rule removes it once the lock allows.
+                # Unmatched media is deleted by the hashing function; its old version goes a day later.
                 s3.LifecycleRule(
                     id="PurgeDeletedMedia",
                     prefix=MEDIA_PREFIX,

@@ -1,6 +1,6 @@
 """The case workflow: one Step Functions execution per sighting, from scoring to a sent (or closed) notice.
 
-Execution input is ``{"case_id": "...", "sighting": {...}}``. The flow::
+Execution input is ``{"case_id": "...", "phash": "...", "matches": [...]}`` (from the hashing function). The flow::
 
     Score -> IsCandidate --candidate--> ResolveRecipients -> BuildReport -> DraftNotice
           |                            -> RenderLocales (Map over $.locales: RenderNoticeLocale)
@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -142,6 +143,12 @@ class WorkflowConstruct(Construct):
             storage.cases_table.grant_read_write_data(function)
         storage.bank_table.grant_read_data(self.score)
         storage.evidence_bucket.grant_put(self.build_report, f"{EVIDENCE_PREFIX}*")
+        self.build_report.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObjectRetention"],
+                resources=[storage.evidence_bucket.arn_for_objects(f"{EVIDENCE_PREFIX}*")],
+            )
+        )
         approval.link_key_secret.grant_read(self.request_approval)
         notifications.grant_send_email(self.request_approval)
         notifications.grant_send_email(self.send_notice)
