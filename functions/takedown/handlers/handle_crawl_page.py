@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from takedown.crawl.sources import Source
 
 
+def recrawl_ttl_seconds(source: Source) -> int:
+    """How long a fetched URL counts as seen: just under the source's interval, so the next cycle fetches it."""
+    return max(60, int(source.interval_minutes * 60 * 0.9))
+
+
 def page_key(page_url: str) -> str:
     """The short stable key of a page inside object keys."""
     return hashlib.sha256(page_url.encode("utf-8")).hexdigest()[:24]
@@ -69,7 +74,7 @@ def store_outcome(settings: Settings, source: Source, outcome: PageOutcome) -> d
     queued = 0
     sqs = client("sqs")
     for task in outcome.next_pages:
-        if state.claim_url(task.url, ttl_seconds=source.interval_minutes * 60):
+        if state.claim_url(task.url, ttl_seconds=recrawl_ttl_seconds(source)):
             sqs.send_message(QueueUrl=settings.crawl_queue_url, MessageBody=json.dumps(task.to_dict()))
             queued += 1
     for refusal in outcome.refusals:
@@ -88,7 +93,11 @@ def crawl_one_message(settings: Settings, sources: dict[str, Source], body: str)
         allow_private=source.allow_private_addresses, proxy=source.proxy, max_bytes=settings.max_media_bytes
     )
     state = CrawlState(settings.crawl_table)
-    ttl = source.interval_minutes * 60
+    ttl = recrawl_ttl_seconds(source)
+    # Linked pages are claimed when they are enqueued; a seed is claimed here, so a link back to it from
+    # another page of the same cycle does not fetch it again.
+    if task.depth == 0 and not state.claim_url(task.url, ttl_seconds=ttl):
+        return {"media_stored": 0, "pages_queued": 0, "refusals": 0}
     outcome = crawl_page(
         task, source, fetcher, seen=lambda url: not state.claim_url(f"{task.url} -> {url}", ttl_seconds=ttl)
     )

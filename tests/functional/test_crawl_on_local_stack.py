@@ -1,0 +1,54 @@
+"""The scheduled crawl on the local stack: dispatcher -> SQS -> crawl worker -> S3 -> hashing."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import boto3
+
+from takedown.aws.crawl_state import CrawlState
+from takedown.demo.run import demo_sources
+from takedown.demo.site import build_demo_site, serve_site
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from takedown.local.environment import LocalEnvironment
+
+
+def test_one_cycle_stores_every_media_file_with_its_sighting(local: LocalEnvironment, tmp_path: Path) -> None:
+    # GIVEN a loopback site deployed as the only source
+    site = build_demo_site(bank_seeds=[5], n_pages=3)
+    with serve_site(site) as server:
+        sources = tmp_path / "sources.json"
+        sources.write_text(json.dumps(demo_sources(server.base_url)), encoding="utf-8")
+        local.stack.deploy_sources(sources)  # type: ignore[union-attr]
+        # WHEN the schedule fires the dispatcher
+        result = local.invoke("handle_dispatch_crawl", {})
+    # THEN every page was fetched and every media file reached the hashing step with its sighting record
+    assert result == {"sources": 1, "pages_enqueued": 1}
+    assert {page: server.hits.get(page, 0) for page in site.pages} == dict.fromkeys(site.pages, 1)
+    outcomes = CrawlState(local.settings().crawl_table).media_outcomes()
+    assert len(outcomes) == len(site.media_paths())
+    assert {o["page_url"].removeprefix(server.base_url) for o in outcomes} <= set(site.pages)
+    s3 = boto3.client("s3")
+    sightings = s3.list_objects_v2(Bucket=local.settings().evidence_bucket, Prefix="sightings/")["KeyCount"]
+    assert sightings == len(outcomes)
+
+
+def test_a_bad_message_fails_alone_and_is_reported_for_retry(local: LocalEnvironment) -> None:
+    # GIVEN a batch with a task for an unknown source and a malformed body
+    event = {
+        "Records": [
+            {
+                "messageId": "m-unknown",
+                "body": json.dumps({"source_id": "nope", "url": "http://a.example/", "depth": 0}),
+            },
+            {"messageId": "m-garbage", "body": "{not json"},
+        ]
+    }
+    # WHEN the worker gets it
+    result = local.invoke("handle_crawl_page", event)
+    # THEN each failure is reported by id (partial batch response) and nothing else happened
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-unknown"}, {"itemIdentifier": "m-garbage"}]}
