@@ -40,6 +40,18 @@ def _local(args: argparse.Namespace) -> int:
     return 0 if current else 1
 
 
+def _sources(args: argparse.Namespace) -> int:
+    from takedown.commands.crawl import validate_sources
+
+    return validate_sources(args.file)
+
+
+def _crawl(args: argparse.Namespace) -> int:
+    from takedown.commands.crawl import run_crawl
+
+    return run_crawl(args.sources, as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="takedown", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--port", type=int, default=4566)
     local.add_argument("--config", type=Path, help="deployment config (default config/deployment.json)")
     local.set_defaults(run=_local)
+    sources = commands.add_parser("sources", help="work with sources files")
+    sources.add_argument("action", choices=["validate"])
+    sources.add_argument("file", type=Path)
+    sources.set_defaults(run=_sources)
+    crawl = commands.add_parser("crawl", help="run one crawl cycle on the running local stack")
+    crawl.add_argument("--sources", type=Path, required=True, help="the sources file to crawl")
+    crawl.add_argument("--json", action="store_true", help="one JSON object per media item and per refusal")
+    crawl.set_defaults(run=_crawl)
     return parser
 
 

@@ -36,6 +36,15 @@ ENV_MAX_MEDIA_BYTES = "TAKEDOWN_MAX_MEDIA_BYTES"
 ENV_CONFIGURATION_SET = "TAKEDOWN_SES_CONFIGURATION_SET"
 ENV_EVIDENCE_RETENTION_DAYS = "TAKEDOWN_EVIDENCE_RETENTION_DAYS"
 
+# CloudFormation output keys of the stack: the CLI finds a deployment's resources by them.
+OUTPUT_EVIDENCE_BUCKET = "EvidenceBucketName"
+OUTPUT_CASES_TABLE = "CasesTableName"
+OUTPUT_BANK_TABLE = "BankTableName"
+OUTPUT_CRAWL_TABLE = "CrawlTableName"
+OUTPUT_CRAWL_QUEUE_URL = "CrawlQueueUrl"
+OUTPUT_STATE_MACHINE_ARN = "StateMachineArn"
+OUTPUT_REVIEW_API_URL = "ReviewApiUrl"
+
 # Where the templates live in a checkout: <repo>/templates, beside functions/.
 _CHECKOUT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

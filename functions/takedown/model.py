@@ -111,6 +111,11 @@ class BankItem(_Record):
     quality: int | None = None
     enabled: bool = True
     added_at: str = ""
+    # Items derived from one registered original share its group id: the frames of a video, and the crops and
+    # rotations hashed at registration so that cropped or rotated copies still match. "" for a plain item.
+    group_id: str = ""
+    variant: str = ""  # e.g. "original", "crop10", "rot-5", "frame:12@3.00s"
+    media_kind: str = "image"  # "image" | "video"
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,9 @@ class MatchEvidence(_Record):
     query_hash: str
     bank_hash: str
     quality: int | None = None
+    rule: str = ""  # the fusion rule that made this a candidate, e.g. "pdq+phash", "pdq-strict", "exact"
+    variant: str = ""  # which variant matched: "query:flipy", "bank:crop10", "frames:41/48 (85%)"
+    group_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ the resource. Keeping them here makes such a change visible and lets tests find 
 
 from __future__ import annotations
 
+from takedown import config as runtime
+
 # Context key naming the deployment file (cdk.json sets it; `-c takedown:config=...` overrides it).
 CONFIG_CONTEXT_KEY = "takedown:config"
 
@@ -104,11 +106,11 @@ STATE_SENT = "Sent"
 STATE_CLOSE_FAILED = "CloseFailed"
 STATE_FAILED = "Failed"
 
-# CloudFormation output keys.
-OUTPUT_EVIDENCE_BUCKET = "EvidenceBucketName"
-OUTPUT_CASES_TABLE = "CasesTableName"
-OUTPUT_BANK_TABLE = "BankTableName"
-OUTPUT_CRAWL_TABLE = "CrawlTableName"
-OUTPUT_CRAWL_QUEUE_URL = "CrawlQueueUrl"
-OUTPUT_STATE_MACHINE_ARN = "StateMachineArn"
-OUTPUT_REVIEW_API_URL = "ReviewApiUrl"
+# CloudFormation output keys: defined with the runtime settings, because the CLI reads them too.
+OUTPUT_EVIDENCE_BUCKET = runtime.OUTPUT_EVIDENCE_BUCKET
+OUTPUT_CASES_TABLE = runtime.OUTPUT_CASES_TABLE
+OUTPUT_BANK_TABLE = runtime.OUTPUT_BANK_TABLE
+OUTPUT_CRAWL_TABLE = runtime.OUTPUT_CRAWL_TABLE
+OUTPUT_CRAWL_QUEUE_URL = runtime.OUTPUT_CRAWL_QUEUE_URL
+OUTPUT_STATE_MACHINE_ARN = runtime.OUTPUT_STATE_MACHINE_ARN
+OUTPUT_REVIEW_API_URL = runtime.OUTPUT_REVIEW_API_URL

@@ -25,6 +25,9 @@ class BankStore:
             "case_ref": {"S": item.case_ref},
             "enabled": {"BOOL": item.enabled},
             "added_at": {"S": item.added_at},
+            "group_id": {"S": item.group_id},
+            "variant": {"S": item.variant},
+            "media_kind": {"S": item.media_kind},
         }
         if item.quality is not None:
             record["quality"] = {"N": str(item.quality)}
@@ -47,6 +50,9 @@ class BankStore:
                         quality=int(raw["quality"]["N"]) if "quality" in raw else None,
                         enabled=bool(raw.get("enabled", {}).get("BOOL", True)),
                         added_at=raw.get("added_at", {}).get("S", ""),
+                        group_id=raw.get("group_id", {}).get("S", ""),
+                        variant=raw.get("variant", {}).get("S", ""),
+                        media_kind=raw.get("media_kind", {}).get("S", "image"),
                     )
                 )
         return found

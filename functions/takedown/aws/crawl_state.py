@@ -40,7 +40,16 @@ class CrawlState:
             raise
         return True
 
-    def record_media_outcome(self, sha256: str, page_url: str, *, outcome: str, reason: str) -> None:
+    def record_media_outcome(
+        self,
+        sha256: str,
+        page_url: str,
+        *,
+        outcome: str,
+        reason: str,
+        media_url: str = "",
+        media_type: str = "",
+    ) -> None:
         """Remember what hashing decided for one media file on one page (the sighting's recorded outcome)."""
         page = hashlib.sha256(page_url.encode("utf-8")).hexdigest()[:24]
         client("dynamodb").put_item(
@@ -51,6 +60,8 @@ class CrawlState:
                 "page_url": {"S": page_url[:2048]},
                 "outcome": {"S": outcome},
                 "reason": {"S": reason[:500]},
+                "media_url": {"S": media_url[:2048]},
+                "media_type": {"S": media_type[:100]},
                 "at": {"N": str(int(time.time()))},
             },
         )
@@ -67,6 +78,43 @@ class CrawlState:
                             "page_url": item["page_url"]["S"],
                             "outcome": item["outcome"]["S"],
                             "reason": item["reason"]["S"],
+                            "media_url": item.get("media_url", {}).get("S", ""),
+                            "media_type": item.get("media_type", {}).get("S", ""),
                         }
                     )
+        return found
+
+    def record_refusal(self, *, source_id: str, url: str, reason: str, message: str, at: str) -> None:
+        """Remember a URL the crawler refused or could not fetch, with its reason (kept 30 days)."""
+        key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+        client("dynamodb").put_item(
+            TableName=self.table,
+            Item={
+                "pk": {"S": f"REFUSAL#{source_id}"},
+                "sk": {"S": f"{at}#{key}"},
+                "url": {"S": url[:2048]},
+                "reason": {"S": reason[:200]},
+                "message": {"S": message[:500]},
+                "expires_at": {"N": str(int(time.time()) + 30 * 86400)},
+            },
+        )
+
+    def refusals(self, source_id: str, *, since: str = "") -> list[dict[str, str]]:
+        """Refusals of one source, oldest first, optionally only those at or after ``since`` (ISO UTC)."""
+        found: list[dict[str, str]] = []
+        paginator = client("dynamodb").get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk >= :since",
+            ExpressionAttributeValues={":pk": {"S": f"REFUSAL#{source_id}"}, ":since": {"S": since}},
+        ):
+            for item in page.get("Items", []):
+                found.append(
+                    {
+                        "at": item["sk"]["S"].split("#", 1)[0],
+                        "url": item["url"]["S"],
+                        "reason": item["reason"]["S"],
+                        "message": item["message"]["S"],
+                    }
+                )
         return found

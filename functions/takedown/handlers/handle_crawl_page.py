@@ -17,7 +17,7 @@ from takedown.config import Settings
 from takedown.crawl.crawl_step import PageOutcome, PageTask, crawl_page
 from takedown.crawl.fetch import SafeFetcher
 from takedown.handlers.deployed_sources import sources_by_id
-from takedown.model import Sighting
+from takedown.model import Sighting, iso_utc, utc_now
 from takedown.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
@@ -77,7 +77,11 @@ def store_outcome(settings: Settings, source: Source, outcome: PageOutcome) -> d
         if state.claim_url(task.url, ttl_seconds=recrawl_ttl_seconds(source)):
             sqs.send_message(QueueUrl=settings.crawl_queue_url, MessageBody=json.dumps(task.to_dict()))
             queued += 1
+    at = iso_utc(utc_now())
     for refusal in outcome.refusals:
+        state.record_refusal(
+            source_id=source.id, url=refusal.url, reason=refusal.reason, message=refusal.message, at=at
+        )
         logger.info(
             "crawl refusal", extra={"url": refusal.url, "reason": refusal.reason, "source": source.id}
         )

@@ -55,7 +55,14 @@ def hash_media_object(settings: Settings, key: str) -> dict[str, Any]:
         hashes = hash_image_bytes(store.get_bytes(key, max_bytes=settings.max_media_bytes))
     except (MediaRejected, ValueError) as error:
         reason = error.reason if isinstance(error, MediaRejected) else "size:exceeded"
-        outcomes.record_media_outcome(sighting.sha256, sighting.page_url, outcome="REJECTED", reason=reason)
+        outcomes.record_media_outcome(
+            sighting.sha256,
+            sighting.page_url,
+            media_url=sighting.media_url,
+            media_type=sighting.content_type,
+            outcome="REJECTED",
+            reason=reason,
+        )
         logger.warning("media refused", extra={"key": key, "reason": reason})
         metrics.add_metric(name="MediaRejected", unit="Count", value=1)
         return {"key": key, "outcome": "rejected", "reason": reason}
@@ -64,7 +71,14 @@ def hash_media_object(settings: Settings, key: str) -> dict[str, Any]:
     )
     metrics.add_metric(name="MediaHashed", unit="Count", value=1)
     if not matches:
-        outcomes.record_media_outcome(sighting.sha256, sighting.page_url, outcome="NO_MATCH", reason="")
+        outcomes.record_media_outcome(
+            sighting.sha256,
+            sighting.page_url,
+            media_url=sighting.media_url,
+            media_type=sighting.content_type,
+            outcome="NO_MATCH",
+            reason="",
+        )
         # Unrelated media is not evidence: keep its hash outcome, drop the bytes.
         store.delete(key)
         return {"key": key, "outcome": "no-match"}
@@ -81,7 +95,12 @@ def hash_media_object(settings: Settings, key: str) -> dict[str, Any]:
         {"case_id": record.case_id, "phash": hashes.phash, "matches": [m.to_dict() for m in matches]},
     )
     outcomes.record_media_outcome(
-        sighting.sha256, sighting.page_url, outcome="CANDIDATE", reason=record.case_id
+        sighting.sha256,
+        sighting.page_url,
+        media_url=sighting.media_url,
+        media_type=sighting.content_type,
+        outcome="CANDIDATE",
+        reason=record.case_id,
     )
     metrics.add_metric(name="Candidates", unit="Count", value=1)
     logger.info("candidate", extra={"case_id": record.case_id, "new_case": created})
