@@ -97,6 +97,8 @@ class Sighting(_Record):
     page_title: str = ""
     page_lang: str = ""
     page_contacts: list[str] = field(default_factory=list)  # mailto: addresses found on the page
+    capture_key: str = ""  # the WARC of the page and its media, as fetched (captures/...)
+    response_headers: dict[str, str] = field(default_factory=dict)  # the page's, for CDN and host clues
 
 
 @dataclass(frozen=True)

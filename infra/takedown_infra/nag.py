@@ -104,9 +104,11 @@ class _BucketAccess:
 
 # Mirrors the grants in the constructs; a grant added there without a line here shows up as a nag error.
 _BUCKET_ACCESS: dict[str, _BucketAccess] = {
-    ids.CRAWL_PAGE_FUNCTION: _BucketAccess(writes=True, prefixes=("media", "sightings")),
-    ids.HASH_MEDIA_FUNCTION: _BucketAccess(reads=True, deletes=True, prefixes=("media", "sightings")),
-    ids.BUILD_REPORT_FUNCTION: _BucketAccess(writes=True, prefixes=("evidence",)),
+    ids.CRAWL_PAGE_FUNCTION: _BucketAccess(writes=True, prefixes=("media", "sightings", "captures")),
+    ids.HASH_MEDIA_FUNCTION: _BucketAccess(
+        reads=True, deletes=True, prefixes=("media", "sightings", "captures", "bank-index")
+    ),
+    ids.BUILD_REPORT_FUNCTION: _BucketAccess(reads=True, writes=True, prefixes=("evidence", "captures")),
     ids.REVIEW_API_FUNCTION: _BucketAccess(reads=True, prefixes=("evidence",)),
 }
 

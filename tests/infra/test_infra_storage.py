@@ -212,14 +212,22 @@ def test_deleted_media_versions_are_purged_once_the_lock_allows(synthesized: Syn
     bucket = synthesized.resources[logical_id(synthesized.stack.storage.evidence_bucket)]["Properties"]
     rules = bucket["LifecycleConfiguration"]["Rules"]
 
-    # THEN noncurrent versions under media/ (unmatched media the hashing function deleted) expire
+    # THEN uncited page captures expire after 30 days, and noncurrent versions under media/ (unmatched media
+    # the hashing function deleted) after a day
     assert rules == [
+        {
+            "ExpirationInDays": 30,
+            "Id": "ExpireUncitedCaptures",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+            "Prefix": "captures/",
+            "Status": "Enabled",
+        },
         {
             "Id": "PurgeDeletedMedia",
             "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
             "Prefix": "media/",
             "Status": "Enabled",
-        }
+        },
     ]
 
 

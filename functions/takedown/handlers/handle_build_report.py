@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from takedown.aws.case_store import CaseStore
 from takedown.aws.evidence_store import EvidenceStore
 from takedown.config import Settings
+from takedown.evidence.manifest import build_manifest
 from takedown.evidence.report import EvidenceReport, render_report_html, report_json
 from takedown.handlers.handle_crawl_page import sighting_object_key
 from takedown.model import CaseStatus, iso_utc, utc_now
@@ -17,6 +18,26 @@ if TYPE_CHECKING:
 
     from takedown.cases.record import CaseRecord
     from takedown.model import CaseEvent
+
+
+def capture_evidence(settings: Settings, case_id: str, capture_key: str) -> list[dict[str, str]]:
+    """The page capture (WARC) and its manifest (every record's digests, read back from the stored WARC)."""
+    if not capture_key:
+        return []
+    store = EvidenceStore(settings.evidence_bucket)
+    warc = store.get_bytes(capture_key)
+    manifest = build_manifest(warc, case_id=case_id, warc_key=capture_key, created_at=iso_utc(utc_now()))
+    manifest_key = f"evidence/{case_id}/capture-manifest.json"
+    manifest_sha = store.put_bytes(
+        manifest_key,
+        manifest.to_json_bytes(),
+        "application/json",
+        retain_days=settings.evidence_retention_days,
+    )
+    return [
+        {"key": capture_key, "sha256": manifest.warc_sha256, "kind": "capture (WARC)"},
+        {"key": manifest_key, "sha256": manifest_sha, "kind": "capture manifest"},
+    ]
 
 
 def report_keys(case_id: str) -> tuple[str, str]:
@@ -43,6 +64,7 @@ def build_case_report(settings: Settings, event: dict[str, Any]) -> dict[str, An
                 "sha256": "",
                 "kind": "sighting",
             },
+            *capture_evidence(settings, case_id, sighting.capture_key),
         ],
     )
     html_key, json_key = report_keys(case_id)

@@ -16,6 +16,7 @@ from takedown.aws.evidence_store import EvidenceStore
 from takedown.config import Settings
 from takedown.crawl.crawl_step import PageOutcome, PageTask, crawl_page
 from takedown.crawl.fetch import SafeFetcher
+from takedown.evidence.warc import CapturedExchange, WarcBuildError, build_warc
 from takedown.handlers.deployed_sources import sources_by_id
 from takedown.model import Sighting, iso_utc, utc_now
 from takedown.observability import logger, metrics, tracer
@@ -44,11 +45,40 @@ def sighting_object_key(sha256: str, page_url: str) -> str:
     return f"sightings/{sha256}/{page_key(page_url)}.json"
 
 
-def store_outcome(settings: Settings, source: Source, outcome: PageOutcome) -> dict[str, int]:
-    """Write each media file and its sighting, enqueue next pages; return counts."""
+def capture_object_key(page_url: str, fetched_at: str) -> str:
+    stamp = fetched_at.replace(":", "").replace("-", "")
+    return f"captures/{page_key(page_url)}/{stamp}.warc.gz"
+
+
+def store_capture(settings: Settings, fetcher: SafeFetcher, outcome: PageOutcome) -> str:
+    """Write the WARC (ISO 28500) of the page and its media as fetched; return its key, "" when nothing to keep.
+
+    Every page with media is captured at once, because a later candidate needs the page as it was then; a
+    capture that no case locks expires with the bucket's lifecycle rule.
+    """
+    if outcome.page is None or not outcome.media:
+        return ""
+    exchanges = [CapturedExchange.from_fetch(fetcher, outcome.page, "page")]
+    exchanges += [CapturedExchange.from_fetch(fetcher, m.result, "media") for m in outcome.media]
+    try:
+        warc = build_warc(exchanges, warcinfo={"operator": settings.centre_name})
+    except WarcBuildError as error:
+        logger.warning("capture not written", extra={"url": outcome.page.final_url, "reason": error.reason})
+        return ""
+    key = capture_object_key(outcome.page.final_url, outcome.page.fetched_at)
+    EvidenceStore(settings.evidence_bucket).put_bytes(key, warc, "application/warc")
+    return key
+
+
+def store_outcome(
+    settings: Settings, source: Source, outcome: PageOutcome, fetcher: SafeFetcher
+) -> dict[str, int]:
+    """Write the capture, each media file and its sighting, enqueue next pages; return counts."""
     store = EvidenceStore(settings.evidence_bucket)
     state = CrawlState(settings.crawl_table)
     extract = outcome.extract
+    capture_key = store_capture(settings, fetcher, outcome)
+    page_headers = {k: v[:500] for k, v in list((outcome.page.headers if outcome.page else {}).items())[:60]}
     stored = 0
     for media in outcome.media:
         page_url = outcome.page.final_url if outcome.page else media.url
@@ -66,6 +96,8 @@ def store_outcome(settings: Settings, source: Source, outcome: PageOutcome) -> d
             page_title=extract.title[:500] if extract else "",
             page_lang=extract.lang[:35] if extract else "",
             page_contacts=list(extract.mailto[:20]) if extract else [],
+            capture_key=capture_key,
+            response_headers=page_headers,
         )
         # The sighting first: the hashing function reads it when the media object's event arrives.
         store.put_json(sighting_object_key(media.sha256, page_url), sighting.to_dict())
@@ -105,7 +137,7 @@ def crawl_one_message(settings: Settings, sources: dict[str, Source], body: str)
     outcome = crawl_page(
         task, source, fetcher, seen=lambda url: not state.claim_url(f"{task.url} -> {url}", ttl_seconds=ttl)
     )
-    return store_outcome(settings, source, outcome)
+    return store_outcome(settings, source, outcome, fetcher)
 
 
 def crawl_batch(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:

@@ -87,6 +87,8 @@ def hash_media_object(settings: Settings, key: str) -> dict[str, Any]:
     # What matched is now evidence: lock the media and where it was seen.
     store.retain(key, settings.evidence_retention_days)
     store.retain(sighting_key_for(key), settings.evidence_retention_days)
+    if sighting.capture_key:
+        store.retain(sighting.capture_key, settings.evidence_retention_days)
     # Always (re)start: if the first delivery opened the case but died before starting its execution, this one
     # starts it; if the execution exists, Step Functions returns it (same name and input) or refuses the name.
     start_case_execution(

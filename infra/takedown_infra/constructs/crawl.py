@@ -14,7 +14,7 @@ from constructs import Construct
 from takedown import config as runtime
 from takedown_infra import ids
 from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
-from takedown_infra.constructs.storage import MEDIA_PREFIX, SIGHTINGS_PREFIX
+from takedown_infra.constructs.storage import CAPTURES_PREFIX, MEDIA_PREFIX, SIGHTINGS_PREFIX
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
@@ -110,6 +110,7 @@ class CrawlConstruct(Construct):
         storage.crawl_table.grant_read_write_data(self.worker)
         storage.evidence_bucket.grant_put(self.worker, f"{MEDIA_PREFIX}*")
         storage.evidence_bucket.grant_put(self.worker, f"{SIGHTINGS_PREFIX}*")
+        storage.evidence_bucket.grant_put(self.worker, f"{CAPTURES_PREFIX}*")
         self.worker.add_event_source(
             event_sources.SqsEventSource(
                 self.queue,

@@ -13,7 +13,12 @@ from constructs import Construct
 from takedown import config as runtime
 from takedown_infra import ids
 from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
-from takedown_infra.constructs.storage import MEDIA_PREFIX, SIGHTINGS_PREFIX
+from takedown_infra.constructs.storage import (
+    BANK_INDEX_PREFIX,
+    CAPTURES_PREFIX,
+    MEDIA_PREFIX,
+    SIGHTINGS_PREFIX,
+)
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
@@ -60,6 +65,8 @@ class HashingConstruct(Construct):
         bucket = storage.evidence_bucket
         bucket.grant_read(self.function, f"{MEDIA_PREFIX}*")
         bucket.grant_read(self.function, f"{SIGHTINGS_PREFIX}*")
+        # The bank index snapshot (published by `takedown bank ...`), re-checked at most once a minute.
+        bucket.grant_read(self.function, f"{BANK_INDEX_PREFIX}*")
         # Media that matched nothing is not evidence of anything and is deleted (a delete marker under
         # versioning; Object Lock keeps the version until its retention ends).
         bucket.grant_delete(self.function, f"{MEDIA_PREFIX}*")
@@ -74,6 +81,7 @@ class HashingConstruct(Construct):
                 resources=[
                     bucket.arn_for_objects(f"{MEDIA_PREFIX}*"),
                     bucket.arn_for_objects(f"{SIGHTINGS_PREFIX}*"),
+                    bucket.arn_for_objects(f"{CAPTURES_PREFIX}*"),
                 ],
             )
         )

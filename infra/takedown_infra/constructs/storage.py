@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 MEDIA_PREFIX = "media/"
 SIGHTINGS_PREFIX = "sightings/"
 EVIDENCE_PREFIX = "evidence/"
+CAPTURES_PREFIX = "captures/"  # WARC of each page with media, as fetched; locked when a case cites it
+BANK_INDEX_PREFIX = "bank-index/"  # the published bank index snapshot and its pointer
+CAPTURE_EXPIRY_DAYS = 30
 TTL_ATTRIBUTE = "expires_at"
 
 
@@ -84,6 +87,13 @@ class StorageConstruct(Construct):
             server_access_logs_bucket=self.access_log_bucket,
             server_access_logs_prefix="evidence-bucket/",
             lifecycle_rules=[
+                # Page captures that no case cites expire; a cited one is locked and outlives this rule.
+                s3.LifecycleRule(
+                    id="ExpireUncitedCaptures",
+                    prefix=CAPTURES_PREFIX,
+                    expiration=Duration.days(CAPTURE_EXPIRY_DAYS),
+                    noncurrent_version_expiration=Duration.days(1),
+                ),
                 # Unmatched media is deleted by the hashing function; its old version goes a day later.
                 s3.LifecycleRule(
                     id="PurgeDeletedMedia",

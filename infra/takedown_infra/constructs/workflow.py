@@ -28,7 +28,7 @@ from constructs import Construct
 from takedown import config as runtime
 from takedown_infra import ids
 from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
-from takedown_infra.constructs.storage import EVIDENCE_PREFIX
+from takedown_infra.constructs.storage import CAPTURES_PREFIX, EVIDENCE_PREFIX
 from takedown_infra.deployment import STATE_MACHINE_TIMEOUT_HOURS
 
 if TYPE_CHECKING:
@@ -143,6 +143,8 @@ class WorkflowConstruct(Construct):
             storage.cases_table.grant_read_write_data(function)
         storage.bank_table.grant_read_data(self.score)
         storage.evidence_bucket.grant_put(self.build_report, f"{EVIDENCE_PREFIX}*")
+        # The report cites the page capture: it reads the WARC back to write its manifest.
+        storage.evidence_bucket.grant_read(self.build_report, f"{CAPTURES_PREFIX}*")
         self.build_report.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObjectRetention"],
