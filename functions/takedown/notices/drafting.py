@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -21,9 +22,11 @@ from takedown.model import NoticeDraft, Recipient, parse_iso_utc
 from takedown.notices.rendering import header_safe, make_environment
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 __all__ = [
+    "COUNTRY_LOCALES",
     "EU_MEMBER_STATES",
     "JURISDICTIONS",
     "LEGAL_BASES",
@@ -37,6 +40,7 @@ __all__ = [
     "choose_legal_basis",
     "choose_locales",
     "legal_basis_for_jurisdiction",
+    "locale_for_language_tag",
     "render_notice",
 ]
 
@@ -59,21 +63,44 @@ _BASIS_BY_JURISDICTION = {
     "EU": "eu_dsa_16",
     "OTHER": "platform_policy",
 }
-# The language an operator in a country most likely reads. Only languages with a template folder are used.
-_COUNTRY_LANGUAGE = {
-    "KR": "ko", "US": "en", "GB": "en", "IE": "en", "AU": "en", "CA": "en", "NZ": "en", "SG": "en",
-    "JP": "ja", "CN": "zh", "TW": "zh", "HK": "zh", "RU": "ru", "BY": "ru", "KZ": "ru", "VN": "vi",
-    "TH": "th", "ID": "id", "MY": "ms", "PH": "en", "DE": "de", "AT": "de", "CH": "de", "FR": "fr",
-    "BE": "fr", "LU": "fr", "ES": "es", "MX": "es", "AR": "es", "IT": "it", "NL": "nl", "PT": "pt",
-    "BR": "pt", "PL": "pl", "CZ": "cs", "SE": "sv", "DK": "da", "FI": "fi", "NO": "nb", "UA": "uk",
-    "TR": "tr", "RO": "ro", "BG": "bg", "GR": "el", "HU": "hu", "SK": "sk", "SI": "sl", "HR": "hr",
-    "LT": "lt", "LV": "lv", "EE": "et", "MT": "en", "CY": "el", "IL": "he", "IN": "en",
-}  # fmt: skip
+# The notice locale an operator in a country most likely reads (a template folder name: ISO 639-1, plus the
+# script for Chinese). Countries whose language has no folder yet are listed anyway, so adding the folder is all
+# it takes; choose_locales keeps only the locales that exist. Every EU member state is here with its language.
+COUNTRY_LOCALES: Mapping[str, str] = MappingProxyType(
+    {
+        # East and South-East Asia
+        "KR": "ko", "JP": "ja", "CN": "zh-Hans", "SG": "en", "TW": "zh-Hant", "HK": "zh-Hant",
+        "MO": "zh-Hant", "VN": "vi", "TH": "th", "ID": "id", "MY": "ms", "PH": "en", "IN": "en",
+        # Russian-speaking
+        "RU": "ru", "BY": "ru", "KZ": "ru", "KG": "ru",
+        # English-speaking
+        "US": "en", "GB": "en", "IE": "en", "AU": "en", "CA": "en", "NZ": "en", "MT": "en",
+        # Spanish-speaking
+        "ES": "es", "MX": "es", "AR": "es", "CO": "es", "CL": "es", "PE": "es", "VE": "es", "EC": "es",
+        "GT": "es", "CU": "es", "BO": "es", "DO": "es", "HN": "es", "PY": "es", "SV": "es", "NI": "es",
+        "CR": "es", "PA": "es", "UY": "es", "PR": "es",
+        # The rest of Europe (EU members with their main language)
+        "DE": "de", "AT": "de", "CH": "de", "FR": "fr", "BE": "fr", "LU": "fr", "IT": "it", "NL": "nl",
+        "PT": "pt", "PL": "pl", "CZ": "cs", "SK": "sk", "SI": "sl", "HR": "hr", "HU": "hu", "RO": "ro",
+        "BG": "bg", "GR": "el", "CY": "el", "SE": "sv", "DK": "da", "FI": "fi", "EE": "et", "LV": "lv",
+        "LT": "lt", "NO": "nb", "UA": "uk",
+        # Elsewhere
+        "BR": "pt", "TR": "tr", "IL": "he",
+    }
+)  # fmt: skip
+# Chinese pages: the script decides the locale; without one, the region does (Taiwan, Hong Kong and Macao write
+# Traditional characters), and plain "zh" is Simplified, what most "zh" pages are written in.
+_TRADITIONAL_CHINESE_REGIONS = frozenset({"tw", "hk", "mo"})
+# Language codes that pages still carry although ISO 639 replaced them.
+_RETIRED_LANGUAGE_CODES = {"in": "id", "iw": "he", "ji": "yi"}
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 _LOCALE_NAME = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _MAX_DEADLINE_HOURS = 24 * 30
+# A host name can be 253 characters; the subject names at most this many of them, so that the case reference at
+# the end of every locale's subject survives header_safe's length limit.
+_SUBJECT_HOST_CHARS = 60
 
 
 class NoticeFactsError(ValueError):
@@ -230,35 +257,74 @@ def available_locales(templates_dir: Path | None = None) -> frozenset[str]:
     )
 
 
-def _language_of(page_lang: str) -> str:
-    # "ko-KR", "ko_KR", "KO" -> "ko"
-    return re.split(r"[-_]", page_lang.strip().lower(), maxsplit=1)[0]
+def locale_for_language_tag(tag: str) -> str:
+    """The notice locale for a page's ``<html lang>`` tag (BCP 47, ``_`` accepted); ``""`` when there is none.
+
+    Only the language (and, for Chinese, the script or region) matters; whether a template folder exists is
+    decided by :func:`choose_locales`.
+
+    Examples
+    --------
+    >>> [locale_for_language_tag(t) for t in ("ko-KR", "zh-TW", "zh_Hans_HK", "zh", "pt-BR", "in", "")]
+    ['ko', 'zh-Hant', 'zh-Hans', 'zh-Hans', 'pt', 'id', '']
+    """
+    subtags = [part for part in re.split(r"[-_]", tag.strip().lower()) if part]
+    if not subtags or not subtags[0].isalpha():
+        return ""
+    language = _RETIRED_LANGUAGE_CODES.get(subtags[0], subtags[0])
+    if language != "zh":
+        return language
+    rest = subtags[1:]
+    if "hant" in rest:
+        return "zh-Hant"
+    if "hans" in rest:
+        return "zh-Hans"
+    return "zh-Hant" if _TRADITIONAL_CHINESE_REGIONS & set(rest) else "zh-Hans"
 
 
 def choose_locales(country: str, page_lang: str, templates_dir: Path | None = None) -> list[str]:
-    """The languages of a notice, the first one primary.
+    """The languages of a notice, in order: the operator's language first, then English.
 
-    Korean operators and Korean-language pages get Korean then English; everyone else English, then the
-    operator's country language, then the page's language. Only locales with a template folder are kept, so
-    adding ``templates/notices/ja/`` is all it takes to start writing Japanese notices.
+    The operator's language is the language of its country (:data:`COUNTRY_LOCALES`); the page's
+    ``<html lang>`` stands in when the country is unknown or not in that map. Korean recipients -- a Korean
+    operator, or any site that publishes in Korean -- get Korean first: it is the sending centre's own language,
+    and a Korean page says its operator reads it. Duplicates are dropped, and so is any locale without a template
+    folder, so adding ``templates/notices/<locale>/`` is all it takes to start writing in a new language.
+
+    Parameters
+    ----------
+    country
+        The operator's ISO 3166-1 alpha-2 country code, any case; ``""`` when unknown.
+    page_lang
+        The page's language tag (``"zh-TW"``, ``"ja-JP"``, ``"pt-BR"``...); ``""`` when the page has none.
+    templates_dir
+        The templates folder; the configured one by default.
+
+    Raises
+    ------
+    CountryCodeError
+        ``country`` is neither empty nor a two-letter code.
+    UnknownLocaleError
+        None of the wanted locales has templates (not even English).
 
     Examples
     --------
     >>> choose_locales("KR", "")
     ['ko', 'en']
-    >>> choose_locales("US", "ko-KR")
+    >>> choose_locales("TW", "")
+    ['zh-Hant', 'en']
+    >>> choose_locales("", "ja-JP")
+    ['ja', 'en']
+    >>> choose_locales("US", "ko-KR")  # a Korean page on a US host
     ['ko', 'en']
     >>> choose_locales("DE", "de")  # no German templates yet
     ['en']
     """
     code = _country_code(country)
-    language = _language_of(page_lang)
-    country_language = _COUNTRY_LANGUAGE.get(code, "")
-    wanted = (
-        ["ko", "en", country_language]
-        if code == "KR" or language == "ko"
-        else ["en", country_language, language]
-    )
+    page_locale = locale_for_language_tag(page_lang)
+    operator_locale = COUNTRY_LOCALES.get(code) or page_locale
+    korean_recipient = code == "KR" or page_locale == "ko"
+    wanted = ["ko", operator_locale, "en"] if korean_recipient else [operator_locale, "en"]
     available = available_locales(templates_dir)
     chosen = [locale for locale in dict.fromkeys(wanted) if locale and locale in available]
     if not chosen:
@@ -266,6 +332,13 @@ def choose_locales(country: str, page_lang: str, templates_dir: Path | None = No
             f"no notice templates for any of {[w for w in wanted if w]} (available: {sorted(available)})"
         )
     return chosen
+
+
+def _host_for_subject(host: str) -> str:
+    # Keep the right-hand labels: they name the registered domain a reader recognises.
+    if len(host) <= _SUBJECT_HOST_CHARS:
+        return host
+    return "…" + host[-(_SUBJECT_HOST_CHARS - 1) :]
 
 
 def _context(facts: NoticeFacts, locale: str) -> dict[str, Any]:
@@ -314,7 +387,10 @@ def render_notice(facts: NoticeFacts, locale: str, templates_dir: Path | None = 
         raise UnknownLocaleError(f"no notice templates for locale {locale!r} in {folder / 'notices'}")
     environment = make_environment(folder)
     context = _context(facts, locale)
-    subject = header_safe(environment.get_template(f"notices/{locale}/subject.txt.j2").render(context))
+    subject_context = {**context, "page_host": _host_for_subject(facts.page_host)}
+    subject = header_safe(
+        environment.get_template(f"notices/{locale}/subject.txt.j2").render(subject_context)
+    )
     context["subject"] = subject
     body_text = environment.get_template(f"notices/{locale}/body.txt.j2").render(context)
     body_html = environment.get_template(f"notices/{locale}/body.html.j2").render(context)

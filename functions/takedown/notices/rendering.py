@@ -14,7 +14,8 @@ Escaping rules:
   visible ``[U+XXXX]`` marker, so page data can neither forge text lines nor reverse the order of what a reader
   sees.
 * Filters for page data: ``shown_url`` (percent-encodes what may not appear raw in a URL), ``one_line`` (also
-  marks line breaks), ``utc`` (ISO 8601 -> ``2026-11-28 07:25 UTC``), ``percent``, ``paragraphs`` and
+  marks line breaks), ``utc`` (ISO 8601 -> ``2026-11-28 07:25 UTC``), ``local_time`` (the same time written the
+  way a reader of a locale writes dates, followed by the ``utc`` form), ``percent``, ``paragraphs`` and
   ``as_text`` (for words written in an autoescaping ``words.j2`` file and used in HTML or in text).
 """
 
@@ -24,9 +25,13 @@ import functools
 import html
 import re
 import unicodedata
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
+from babel import UnknownLocaleError as BabelUnknownLocaleError
+from babel.dates import format_date, format_time, get_datetime_format
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
@@ -34,10 +39,12 @@ from markupsafe import Markup, escape
 from takedown.model import parse_iso_utc
 
 __all__ = [
+    "DateLocaleError",
     "InvalidTimestampError",
     "TemplateFolderError",
     "as_text",
     "header_safe",
+    "local_time",
     "make_environment",
     "neutralize_controls",
     "one_line",
@@ -64,6 +71,10 @@ class TemplateFolderError(ValueError):
 
 class InvalidTimestampError(ValueError):
     """A time handed to a template is not ISO 8601 with a UTC offset."""
+
+
+class DateLocaleError(ValueError):
+    """A locale name for which Babel (CLDR) has no date and time formats."""
 
 
 def _marker(char: str) -> str:
@@ -135,6 +146,43 @@ def utc(value: str, seconds: bool = False) -> str:
     except ValueError as error:
         raise InvalidTimestampError(f"not an ISO 8601 time with a UTC offset: {value!r}") from error
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+def local_time(value: str, locale: str) -> str:
+    """An ISO 8601 time written for readers of ``locale``, then in the unambiguous :func:`utc` form.
+
+    The locale's long date and short time (CLDR data, through Babel) are shown in UTC, never in a guessed local
+    zone: the recipient's zone is unknown, and the ISO form after it must name the same moment.
+
+    Parameters
+    ----------
+    value
+        An ISO 8601 time with an offset (``2026-11-28T07:25:13.482000Z``).
+    locale
+        A notice locale (``ko``, ``zh-Hant``, ``es``...); ``-`` and ``_`` are both accepted.
+
+    Examples
+    --------
+    >>> local_time("2026-11-28T07:25:13Z", "ko")
+    '2026년 11월 28일 오전 7:25 (2026-11-28 07:25 UTC)'
+    >>> local_time("2026-11-28T16:25:13+09:00", "es")
+    '28 de noviembre de 2026, 7:25 (2026-11-28 07:25 UTC)'
+    """
+    try:
+        moment = parse_iso_utc(str(value))
+    except ValueError as error:
+        raise InvalidTimestampError(f"not an ISO 8601 time with a UTC offset: {value!r}") from error
+    try:
+        reader = Locale.parse(str(locale).replace("-", "_"))
+    except (ValueError, BabelUnknownLocaleError) as error:
+        raise DateLocaleError(f"no CLDR date formats for locale {locale!r}") from error
+    # Long date with short time: seconds add nothing for a reader, and the ISO form follows anyway. Joined by the
+    # locale's own date-time pattern, as babel.dates.format_datetime joins its parts.
+    date_part = format_date(moment, "long", locale=reader)
+    time_part = format_time(moment, "short", tzinfo=UTC, locale=reader)
+    pattern = str(get_datetime_format("long", locale=reader)).replace("'", "")
+    shown = pattern.replace("{0}", time_part).replace("{1}", date_part)
+    return f"{shown} ({utc(value)})"
 
 
 def percent(value: float) -> str:
@@ -233,6 +281,7 @@ def _environment_for(folder: Path) -> ImmutableSandboxedEnvironment:
         {
             "as_text": as_text,
             "header_safe": header_safe,
+            "local_time": local_time,
             "one_line": one_line,
             "paragraphs": paragraphs,
             "percent": percent,

@@ -123,7 +123,7 @@ def test_a_country_that_is_not_an_iso_code_is_refused(country: str) -> None:
         ("KR", "", ["ko", "en"]),
         ("KR", "en", ["ko", "en"]),
         ("US", "ko-KR", ["ko", "en"]),
-        ("JP", "ko_kr", ["ko", "en"]),
+        ("JP", "ko_kr", ["ko", "ja", "en"]),
         ("US", "en", ["en"]),
         ("DE", "de", ["en"]),
         ("", "", ["en"]),
@@ -149,22 +149,22 @@ def _copy_locale(templates: Path, target: Path, source_locale: str, new_locale: 
 def test_adding_a_locale_folder_is_all_it_takes(
     templates: Path, tmp_path: Path, make_facts: MakeFacts
 ) -> None:
-    # GIVEN a copy of the templates with a Japanese folder (here: the English words, as a translator's start)
+    # GIVEN a copy of the templates with a German folder (here: the English words, as a translator's start)
     target = tmp_path / "templates"
-    _copy_locale(templates, target, "en", "ja")
-    # WHEN locales are chosen for a Japanese operator
-    locales = choose_locales("JP", "ja", target)
-    # THEN Japanese joins English, and renders
-    assert locales == ["en", "ja"]
-    assert render_notice(make_facts(), "ja", target).locale == "ja"
+    _copy_locale(templates, target, "en", "de")
+    # WHEN locales are chosen for a German operator
+    locales = choose_locales("DE", "de", target)
+    # THEN German comes first, then English, and renders
+    assert locales == ["de", "en"]
+    assert render_notice(make_facts(), "de", target).locale == "de"
 
 
 def test_a_folder_missing_a_template_is_not_a_locale(templates: Path, tmp_path: Path) -> None:
     target = tmp_path / "templates"
-    _copy_locale(templates, target, "en", "ja")
-    (target / "notices" / "ja" / "body.html.j2").unlink()
-    assert "ja" not in available_locales(target)
-    assert choose_locales("JP", "ja", target) == ["en"]
+    _copy_locale(templates, target, "en", "de")
+    (target / "notices" / "de" / "body.html.j2").unlink()
+    assert "de" not in available_locales(target)
+    assert choose_locales("DE", "de", target) == ["en"]
     assert "_layout" not in available_locales(target)
 
 
