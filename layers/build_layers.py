@@ -27,7 +27,7 @@ from pathlib import Path
 
 LAYERS_DIR = Path(__file__).resolve().parent
 BUILD_DIR = LAYERS_DIR / "build"
-LAYER_NAMES: tuple[str, ...] = ("base", "imaging")
+LAYER_NAMES: tuple[str, ...] = ("base", "imaging", "video")
 STAMP_NAME = ".stamp"
 
 PYTHON_VERSION = "3.12"
