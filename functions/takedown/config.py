@@ -6,6 +6,7 @@ variables from the synthesized template. The names live here once so both sides 
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -35,6 +36,9 @@ ENV_PHASH_MAX_DISTANCE = "TAKEDOWN_PHASH_MAX_DISTANCE"
 ENV_MAX_MEDIA_BYTES = "TAKEDOWN_MAX_MEDIA_BYTES"
 ENV_CONFIGURATION_SET = "TAKEDOWN_SES_CONFIGURATION_SET"
 ENV_EVIDENCE_RETENTION_DAYS = "TAKEDOWN_EVIDENCE_RETENTION_DAYS"
+ENV_PLATFORMS_FILE = "TAKEDOWN_PLATFORMS_FILE"
+ENV_RDAP_IP_URLS = "TAKEDOWN_RDAP_IP_URLS"  # comma-separated base URLs
+ENV_RDAP_DOMAIN_URLS = "TAKEDOWN_RDAP_DOMAIN_URLS"  # JSON object: top-level domain or "*" -> base URL
 
 # CloudFormation output keys of the stack: the CLI finds a deployment's resources by them.
 OUTPUT_EVIDENCE_BUCKET = "EvidenceBucketName"
@@ -104,6 +108,9 @@ class Settings:
     max_media_bytes: int
     configuration_set: str
     evidence_retention_days: int
+    platforms_file: str
+    rdap_ip_urls: tuple[str, ...]
+    rdap_domain_urls: dict[str, str]
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -129,6 +136,9 @@ class Settings:
             max_media_bytes=int(env(ENV_MAX_MEDIA_BYTES, str(50 * 1024 * 1024))),
             configuration_set=env(ENV_CONFIGURATION_SET, ""),
             evidence_retention_days=int(env(ENV_EVIDENCE_RETENTION_DAYS, "0")),
+            platforms_file=env(ENV_PLATFORMS_FILE, ""),
+            rdap_ip_urls=tuple(u.strip() for u in env(ENV_RDAP_IP_URLS, "").split(",") if u.strip()),
+            rdap_domain_urls=dict(json.loads(env(ENV_RDAP_DOMAIN_URLS, "") or "{}")),
         )
 
 

@@ -22,9 +22,11 @@ LAYER_MOUNT = Path("/opt")
 TEMPLATES_FOLDER = "templates"
 SOURCES_FOLDER = "takedown-config"
 SOURCES_FILE_NAME = "sources.json"
+PLATFORMS_FILE_NAME = "platforms.json"
 # Where the functions find the staged files at run time.
 RUNTIME_TEMPLATES_DIR = str(LAYER_MOUNT / TEMPLATES_FOLDER)
 RUNTIME_SOURCES_FILE = str(LAYER_MOUNT / SOURCES_FOLDER / SOURCES_FILE_NAME)
+RUNTIME_PLATFORMS_FILE = str(LAYER_MOUNT / SOURCES_FOLDER / PLATFORMS_FILE_NAME)
 SUPPORTED_SOURCES_VERSION = 1
 # The domain package's full validator; used when it is importable (functions/ on sys.path).
 _FULL_VALIDATOR_MODULE = "takedown.crawl.sources"
@@ -86,7 +88,9 @@ def _run_full_validator(path: Path) -> None:
         raise ConfigLayerError(f"{path}: {error}") from error
 
 
-def stage_config_layer(*, templates_dir: Path, sources_file: Path, destination: Path) -> Path:
+def stage_config_layer(
+    *, templates_dir: Path, sources_file: Path, destination: Path, platforms_file: Path | None = None
+) -> Path:
     """Build the config layer folder at ``destination`` and return it.
 
     Parameters
@@ -120,4 +124,17 @@ def stage_config_layer(*, templates_dir: Path, sources_file: Path, destination: 
     sources_target = destination / SOURCES_FOLDER / SOURCES_FILE_NAME
     sources_target.parent.mkdir(parents=True)
     shutil.copyfile(sources_file, sources_target)
+    if platforms_file is not None:
+        _check_platforms(platforms_file)
+        shutil.copyfile(platforms_file, sources_target.parent / PLATFORMS_FILE_NAME)
     return destination
+
+
+def _check_platforms(path: Path) -> None:
+    if importlib.util.find_spec("takedown.recipients.platforms") is None:
+        return
+    platforms = importlib.import_module("takedown.recipients.platforms")
+    try:
+        platforms.load_platform_registry(path)
+    except (ValueError, OSError) as error:
+        raise ConfigLayerError(f"{path}: {error}") from error

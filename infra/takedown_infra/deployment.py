@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -112,6 +112,10 @@ class DeploymentConfig:
     phash_max_distance: int
     removal_policy: RemovalPolicyName
     max_media_bytes: int
+    # Optional keys (defaults below): recipient discovery.
+    platforms_file: str = "config/platforms.json"
+    rdap_ip_base_urls: tuple[str, ...] = ()
+    rdap_domain_base_urls: tuple[tuple[str, str], ...] = ()  # (top-level domain or "*", base URL)
 
     @classmethod
     def load(cls, path: str | Path) -> DeploymentConfig:
@@ -150,7 +154,8 @@ class DeploymentConfig:
         unknown = sorted(set(document) - set(known))
         if unknown:
             raise _fail(source, ", ".join(unknown), f"unknown key(s); the known keys are {', '.join(known)}")
-        missing = [name for name in known if name not in document]
+        optional = {f.name for f in fields(cls) if f.default is not MISSING}
+        missing = [name for name in known if name not in document and name not in optional]
         if missing:
             raise _fail(source, ", ".join(missing), "missing")
         return cls(
@@ -171,7 +176,29 @@ class DeploymentConfig:
             phash_max_distance=_integer(source, document, "phash_max_distance", 0, MAX_PHASH_DISTANCE),
             removal_policy=_removal_policy(source, document),
             max_media_bytes=_integer(source, document, "max_media_bytes", 1, 2**40),
+            platforms_file=_text(source, document, "platforms_file")
+            if "platforms_file" in document
+            else "config/platforms.json",
+            rdap_ip_base_urls=_https_urls(source, document.get("rdap_ip_base_urls", []), "rdap_ip_base_urls"),
+            rdap_domain_base_urls=_rdap_domains(source, document.get("rdap_domain_base_urls", {})),
         )
+
+
+def _https_urls(source: Path, value: object, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(source, key, "must be a list of URLs")
+    for url in value:
+        if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+            raise _fail(source, key, f"{url!r} is not an http(s) URL")
+    return tuple(value)
+
+
+def _rdap_domains(source: Path, value: object) -> tuple[tuple[str, str], ...]:
+    key = "rdap_domain_base_urls"
+    if not isinstance(value, dict):
+        raise _fail(source, key, 'must be an object of top-level domain (or "*") -> RDAP base URL')
+    urls = _https_urls(source, list(value.values()), key)
+    return tuple(zip((str(k).lower() for k in value), urls, strict=True))
 
 
 def _text(source: Path, document: dict[str, Any], key: str) -> str:

@@ -109,6 +109,7 @@ _BUCKET_ACCESS: dict[str, _BucketAccess] = {
         reads=True, deletes=True, prefixes=("media", "sightings", "captures", "bank-index")
     ),
     ids.BUILD_REPORT_FUNCTION: _BucketAccess(reads=True, writes=True, prefixes=("evidence", "captures")),
+    ids.RESOLVE_RECIPIENTS_FUNCTION: _BucketAccess(reads=True, prefixes=("captures",)),
     ids.REVIEW_API_FUNCTION: _BucketAccess(reads=True, prefixes=("evidence",)),
 }
 

@@ -95,6 +95,7 @@ class TakedownStack(Stack):
             templates_dir=repo_root / "templates",
             sources_file=resolve_repo_path(repo_root, config.sources_file),
             destination=(build_dir or repo_root / "build") / "config-layer",
+            platforms_file=resolve_repo_path(repo_root, config.platforms_file),
         )
 
         self.storage = StorageConstruct(self, ids.STORAGE, config=config)

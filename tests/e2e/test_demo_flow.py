@@ -22,12 +22,17 @@ def test_demo_sends_notices_for_altered_copies_and_leaves_unrelated_images_alone
     assert summary.unrelated_total > 0 and summary.unrelated_left_alone == summary.unrelated_total
     assert summary.notices_drafted == summary.matches
     assert set(summary.case_statuses.values()) == {"SENT"}
+    # AND the board hosted abroad got its notice in Vietnamese and English (after Korean: its pages are in
+    # Korean, so its operator reads Korean), the Korean board in Korean and English
+    languages = {recipient: locales for _, recipient, locales in summary.sent_notices}
+    assert languages["abuse@board.example.vn"] == ["ko", "vi", "en"]
+    assert languages["abuse@site.example"] == ["ko", "en"]
     # AND each sent message goes to the site's contact, names the page, carries no attachment and no bank reference
     assert len(summary.sent_files) == summary.sent
     for path in summary.sent_files:
         raw = Path(path).read_text(encoding="utf-8")
         message = email.message_from_string(raw, policy=email.policy.default)
-        assert message["To"] == "abuse@site.example"
+        assert message["To"] in {"abuse@site.example", "abuse@board.example.vn"}
         assert message["Reply-To"]
         assert message["Subject"]
         text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]

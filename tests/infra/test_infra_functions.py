@@ -56,6 +56,11 @@ EXTRA_ENVIRONMENT: dict[str, set[str]] = {
         runtime.ENV_CONFIGURATION_SET,
     },
     ids.REVIEW_API_FUNCTION: {runtime.ENV_LINK_KEY_SECRET},
+    ids.RESOLVE_RECIPIENTS_FUNCTION: {
+        runtime.ENV_PLATFORMS_FILE,
+        runtime.ENV_RDAP_IP_URLS,
+        runtime.ENV_RDAP_DOMAIN_URLS,
+    },
     ids.SEND_NOTICE_FUNCTION: {runtime.ENV_CONFIGURATION_SET},
 }
 

@@ -78,6 +78,7 @@ class CaseRecord:
     sighting: Sighting
     matches: list[MatchEvidence] = field(default_factory=list)
     recipients: list[Recipient] = field(default_factory=list)
+    recipient_country: str = ""  # where the recipient is (platform registry, hosting network), "" if unknown
     locales: list[str] = field(default_factory=list)
     report_key: str = ""
     report_sha256: str = ""
@@ -143,6 +144,7 @@ class CaseRecord:
             "sighting": self.sighting.to_dict(),
             "matches": [m.to_dict() for m in self.matches],
             "recipients": [r.to_dict() for r in self.recipients],
+            "recipient_country": self.recipient_country,
             "locales": list(self.locales),
             "report_key": self.report_key,
             "report_sha256": self.report_sha256,
@@ -163,6 +165,7 @@ class CaseRecord:
             sighting=Sighting.from_dict(data["sighting"]),
             matches=[MatchEvidence.from_dict(m) for m in data.get("matches", [])],
             recipients=[Recipient.from_dict(r) for r in data.get("recipients", [])],
+            recipient_country=data.get("recipient_country", ""),
             locales=list(data.get("locales", [])),
             report_key=data.get("report_key", ""),
             report_sha256=data.get("report_sha256", ""),

@@ -57,6 +57,7 @@ class DemoSummary:
     rejected: int = 0
     sighting_to_draft_seconds: list[float] = field(default_factory=list)
     sent_files: list[str] = field(default_factory=list)
+    sent_notices: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (file, recipient, locales)
     case_statuses: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
@@ -73,7 +74,10 @@ class DemoSummary:
             f"  approved by the reviewer . {self.approved}",
             f"  notices sent ............. {self.sent}",
             f"  first sighting -> notice drafted: median {median:.2f} s, worst {worst:.2f} s",
-            *(f"  sent message: {path}" for path in self.sent_files),
+            *(
+                f"  sent: {path} to {recipient} in {' + '.join(locales)}"
+                for path, recipient, locales in self.sent_notices
+            ),
         ]
 
 
@@ -151,21 +155,19 @@ def _seconds_between(start: str, end: str) -> float:
 
 
 def summarise(
-    local: LocalEnvironment, site_hits: dict[str, int], unrelated_paths: set[str], out_dir: Path
+    local: LocalEnvironment, site_hits: dict[str, int], unrelated_urls: set[str], out_dir: Path
 ) -> DemoSummary:
     settings = local.settings()
     cases = CaseStore(settings.cases_table)
     outcomes = CrawlState(settings.crawl_table).media_outcomes()
     summary = DemoSummary()
-    summary.pages_crawled = sum(n for path, n in site_hits.items() if not path.startswith("/media"))
+    summary.pages_crawled = sum(n for url, n in site_hits.items() if "/media/" not in url)
     summary.media_hashed = sum(1 for o in outcomes if o["outcome"] in {"NO_MATCH", "CANDIDATE"})
     summary.matches = sum(1 for o in outcomes if o["outcome"] == "CANDIDATE")
-    summary.unrelated_total = len(unrelated_paths)
+    summary.unrelated_total = len(unrelated_urls)
     records: list[CaseRecord] = [cases.require(o["reason"]) for o in outcomes if o["outcome"] == "CANDIDATE"]
     matched_media = {r.sighting.media_url for r in records}
-    summary.unrelated_left_alone = sum(
-        1 for path in unrelated_paths if not any(url.endswith(path) for url in matched_media)
-    )
+    summary.unrelated_left_alone = len(unrelated_urls - matched_media)
     for record in records:
         summary.case_statuses[record.case_id] = record.status.value
         events = cases.events(record.case_id)
@@ -186,6 +188,8 @@ def summarise(
         path = out_dir / f"notice-{message.message_id}.eml"
         path.write_text(message.raw, encoding="utf-8")
         summary.sent_files.append(str(path))
+        locales = next((r.locales for r in records if message.message_id in r.sent_message_ids), [])
+        summary.sent_notices.append((str(path), ", ".join(message.destinations[:1]), list(locales)))
     return summary
 
 
@@ -198,15 +202,28 @@ def run_demo(
         if not quiet:
             print(text, flush=True)
 
-    site = build_demo_site(bank_seeds=[11, 23, 37])
-    with serve_site(site) as server, LocalEnvironment() as local, tempfile.TemporaryDirectory() as scratch:
+    # A Korean community board, and a Korean-language board hosted abroad (its source says Vietnam: the notice
+    # goes out in Korean, Vietnamese and English). The bank holds the originals of both boards' altered copies.
+    site = build_demo_site(bank_seeds=[11, 23])
+    overseas = build_demo_site(bank_seeds=[37], n_pages=6, contact="abuse@board.example.vn", seed=21)
+    with (
+        serve_site(site) as server,
+        serve_site(overseas) as overseas_server,
+        LocalEnvironment() as local,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         settings = local.settings()
-        items = register_bank(settings, site.bank_images())
+        items = register_bank(settings, {**site.bank_images(), **overseas.bank_images()})
         say(f"bank: {len(items)} hashes registered (originals stay with the centre)")
         sources = Path(scratch) / "sources.json"
-        sources.write_text(json.dumps(demo_sources(server.base_url)), encoding="utf-8")
+        document = demo_sources(server.base_url)
+        document["sources"] += demo_sources(overseas_server.base_url, overseas=True)["sources"]
+        sources.write_text(json.dumps(document), encoding="utf-8")
         local.stack.deploy_sources(sources)  # type: ignore[union-attr]
-        say(f"site: {server.base_url}/ ({len(site.pages)} pages)")
+        say(
+            f"sites: {server.base_url}/ ({len(site.pages)} pages, KR), "
+            f"{overseas_server.base_url}/ ({len(overseas.pages)} pages, hosted abroad: VN)"
+        )
         started = time.monotonic()
         local.invoke("handle_dispatch_crawl", {})
         cases = CaseStore(settings.cases_table)
@@ -231,27 +248,35 @@ def run_demo(
                 status = approve_through_page(link)
                 say(f"reviewer approved a case (HTTP {status})")
         local.wait_for(lambda: all_cases(set(FINAL_STATUSES)), timeout=120)
-        summary = summarise(local, dict(server.hits), set(site.unrelated_media_paths()), out_dir)
+        hits = {
+            f"{base}{path}": n
+            for base, srv in ((server.base_url, server), (overseas_server.base_url, overseas_server))
+            for path, n in srv.hits.items()
+        }
+        unrelated = {server.base_url + p for p in site.unrelated_media_paths()}
+        unrelated |= {overseas_server.base_url + p for p in overseas.unrelated_media_paths()}
+        summary = summarise(local, hits, unrelated, out_dir)
     for line in summary.lines():
         say(line)
     return summary
 
 
-def demo_sources(base_url: str) -> dict[str, Any]:
-    """The demo's sources file: one community board on loopback (so private addresses are allowed here only)."""
+def demo_sources(base_url: str, *, overseas: bool = False) -> dict[str, Any]:
+    """A sources file with one community board on loopback (so private addresses are allowed here only);
+    ``overseas`` makes it a board hosted in Vietnam."""
     return {
         "version": 1,
         "sources": [
             {
-                "id": "demo-board",
+                "id": "overseas-board" if overseas else "demo-board",
                 "kind": "community",
                 "seeds": [f"{base_url}/"],
                 "allowed_hosts": ["127.0.0.1"],
                 "depth": 3,
                 "page_budget": 100,
                 "requests_per_second": 50.0,  # our own loopback site: no need for politeness delays
-                "country": "KR",
-                "language": "ko",
+                "country": "VN" if overseas else "KR",
+                "language": "vi" if overseas else "ko",
                 "contact": "",
                 "allow_private_addresses": True,
             }

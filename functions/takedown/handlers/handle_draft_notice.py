@@ -22,7 +22,8 @@ def draft_case_notice(settings: Settings, event: dict[str, Any]) -> dict[str, An
     case_id = event["case_id"]
 
     def drafted(record: CaseRecord) -> tuple[CaseRecord, CaseEvent]:
-        country = source_country(settings.sources_file, record.sighting.source_id)
+        # The recipient's country (platform registry, hosting network) decides; the source's hint stands in.
+        country = record.recipient_country or source_country(settings.sources_file, record.sighting.source_id)
         locales = choose_locales(country, record.sighting.page_lang)
         return record.advance(
             CaseStatus.DRAFTED,

@@ -22,7 +22,7 @@ def render_case_locale(settings: Settings, event: dict[str, Any]) -> dict[str, A
     record = cases.require(case_id)
     facts = notice_facts_for(
         record,
-        country=source_country(settings.sources_file, record.sighting.source_id),
+        country=record.recipient_country or source_country(settings.sources_file, record.sighting.source_id),
         centre_name=settings.centre_name,
         centre_email=settings.reply_to,
     )

@@ -16,6 +16,7 @@ The decision Choice defaults to rejection: only a structured ``{"decision": "APP
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
@@ -27,6 +28,7 @@ from constructs import Construct
 
 from takedown import config as runtime
 from takedown_infra import ids
+from takedown_infra.config_layer import RUNTIME_PLATFORMS_FILE
 from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
 from takedown_infra.constructs.storage import CAPTURES_PREFIX, EVIDENCE_PREFIX
 from takedown_infra.deployment import STATE_MACHINE_TIMEOUT_HOURS
@@ -101,7 +103,14 @@ class WorkflowConstruct(Construct):
             ids.SCORE_MATCH_FUNCTION, "handle_score_match", "Confirms a candidate match against the hash bank"
         )
         self.resolve_recipients = self._function(
-            ids.RESOLVE_RECIPIENTS_FUNCTION, "handle_resolve_recipients", "Finds who a notice goes to"
+            ids.RESOLVE_RECIPIENTS_FUNCTION,
+            "handle_resolve_recipients",
+            "Finds who a notice goes to",
+            {
+                runtime.ENV_PLATFORMS_FILE: RUNTIME_PLATFORMS_FILE,
+                runtime.ENV_RDAP_IP_URLS: ",".join(self._config.rdap_ip_base_urls),
+                runtime.ENV_RDAP_DOMAIN_URLS: json.dumps(dict(self._config.rdap_domain_base_urls)),
+            },
         )
         self.build_report = self._function(
             ids.BUILD_REPORT_FUNCTION, "handle_build_report", "Writes the case's evidence report"
@@ -143,6 +152,8 @@ class WorkflowConstruct(Construct):
             storage.cases_table.grant_read_write_data(function)
         storage.bank_table.grant_read_data(self.score)
         storage.evidence_bucket.grant_put(self.build_report, f"{EVIDENCE_PREFIX}*")
+        # Recipient discovery reads the page as captured (its contact links and mailto addresses).
+        storage.evidence_bucket.grant_read(self.resolve_recipients, f"{CAPTURES_PREFIX}*")
         # The report cites the page capture: it reads the WARC back to write its manifest.
         storage.evidence_bucket.grant_read(self.build_report, f"{CAPTURES_PREFIX}*")
         self.build_report.add_to_role_policy(
