@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -52,6 +53,62 @@ def _crawl(args: argparse.Namespace) -> int:
     return run_crawl(args.sources, as_json=args.json)
 
 
+def _bank(args: argparse.Namespace) -> int:
+    from takedown.commands import bank
+
+    if args.bank_command == "add":
+        return bank.bank_add(args.paths, case_ref=args.case_ref, bank=args.bank, stack=args.stack)
+    if args.bank_command == "import":
+        return bank.bank_import(args.file, bank=args.bank, stack=args.stack)
+    if args.bank_command == "disable":
+        return bank.bank_disable(args.ids, stack=args.stack)
+    return bank.bank_list(stack=args.stack)
+
+
+def _hash(args: argparse.Namespace) -> int:
+    from takedown.commands.hashes import hash_files
+
+    return hash_files(args.paths)
+
+
+def _match(args: argparse.Namespace) -> int:
+    from takedown.commands.hashes import match_files
+
+    return match_files(args.paths, stack=args.stack)
+
+
+def _add_bank_commands(commands: Any) -> None:
+    stack_help = "a deployed CloudFormation stack (default: the running local stack)"
+    bank = commands.add_parser("bank", help="the centre's hash bank: only hashes leave this machine")
+    bank.set_defaults(run=_bank)
+    actions = bank.add_subparsers(dest="bank_command", required=True)
+    add = actions.add_parser("add", help="hash files here and upload their hashes")
+    add.add_argument("--case-ref", required=True, help="the centre's own reference (never a name)")
+    add.add_argument("--bank", default="centre")
+    add.add_argument("--stack", help=stack_help)
+    add.add_argument("paths", nargs="+", type=Path)
+    imported = actions.add_parser(
+        "import", help="import a hash list: CSV of algorithm,hash[,quality[,label]]"
+    )
+    imported.add_argument("file", type=Path)
+    imported.add_argument("--bank", default="imported")
+    imported.add_argument("--stack", help=stack_help)
+    disable = actions.add_parser("disable", help="disable items (by item id or by group id)")
+    disable.add_argument("ids", nargs="+")
+    disable.add_argument("--stack", help=stack_help)
+    listing = actions.add_parser("list", help="print every item as a JSON line")
+    listing.add_argument("--stack", help=stack_help)
+    hashing = commands.add_parser(
+        "hash", help="print the hashes of files as JSON lines (nothing is uploaded)"
+    )
+    hashing.add_argument("paths", nargs="+", type=Path)
+    hashing.set_defaults(run=_hash)
+    match = commands.add_parser("match", help="match files against the bank; JSON lines with the evidence")
+    match.add_argument("paths", nargs="+", type=Path)
+    match.add_argument("--stack", help=stack_help)
+    match.set_defaults(run=_match)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="takedown", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--sources", type=Path, required=True, help="the sources file to crawl")
     crawl.add_argument("--json", action="store_true", help="one JSON object per media item and per refusal")
     crawl.set_defaults(run=_crawl)
+    _add_bank_commands(commands)
     return parser
 
 

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 import pytest
 from PIL import Image, ImageDraw
 
+from takedown.aws.bank_index_store import publish_bank_index
 from takedown.aws.bank_store import BankStore
 from takedown.aws.evidence_store import EvidenceStore
+from takedown.commands.bank import items_for_bytes
 from takedown.handlers.handle_crawl_page import media_object_key, sighting_object_key
-from takedown.hashing.image_hashes import hash_image_bytes
 from takedown.local.environment import LocalEnvironment
 from takedown.model import BankItem, Sighting
 
@@ -43,16 +44,17 @@ def synthetic_png(seed: int, size: tuple[int, int] = (320, 240)) -> bytes:
     return buffer.getvalue()
 
 
-def register(local: LocalEnvironment, data: bytes, item_id: str = "item-1") -> BankItem:
-    item = BankItem(
-        item_id=item_id,
-        bank="centre",
-        algorithm="phash",
-        hash_hex=hash_image_bytes(data).phash,
-        case_ref=f"REF-{item_id}",
+def register(local: LocalEnvironment, data: bytes, item_id: str = "item-1") -> list[BankItem]:
+    """Register an original as the centre does (hashes of it and its variants only) and publish the index."""
+    settings = local.settings()
+    items = items_for_bytes(
+        data, "image/png", bank="centre", case_ref=f"REF-{item_id}", added_at="2026-11-28T07:00:00Z"
     )
-    BankStore(local.settings().bank_table).put_item(item)
-    return item
+    store = BankStore(settings.bank_table)
+    for item in items:
+        store.put_item(item)
+    publish_bank_index(settings.bank_table, settings.evidence_bucket)
+    return items
 
 
 def drop_sighting(

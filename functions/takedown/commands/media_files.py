@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,8 +31,22 @@ class LocalMedia:
         return self.media_type.startswith("video/")
 
     @property
-    def is_animated_candidate(self) -> bool:
-        return self.media_type in {"image/gif", "image/webp", "image/png"}
+    def is_animated(self) -> bool:
+        """An image with more than one frame (animated GIF, WebP or PNG)."""
+        if self.media_type not in {"image/gif", "image/webp", "image/png"}:
+            return False
+        from PIL import Image
+
+        with Image.open(io.BytesIO(self.data)) as image:
+            return bool(getattr(image, "is_animated", False))
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def md5(self) -> str:
+        return hashlib.md5(self.data, usedforsecurity=False).hexdigest()
 
 
 def read_media(path: Path) -> LocalMedia:

@@ -24,12 +24,13 @@ from urllib.parse import urljoin
 
 import requests
 
+from takedown.aws.bank_index_store import publish_bank_index
 from takedown.aws.bank_store import BankStore
 from takedown.aws.case_store import CaseStore
 from takedown.aws.crawl_state import CrawlState
 from takedown.cases.record import FINAL_STATUSES
+from takedown.commands.bank import items_for_bytes
 from takedown.demo.site import build_demo_site, serve_site
-from takedown.hashing.image_hashes import hash_image_bytes
 from takedown.local.environment import LocalEnvironment
 from takedown.local.mailbox import SentMail, sent_mail
 from takedown.model import BankItem, CaseStatus, iso_utc, parse_iso_utc, utc_now
@@ -110,21 +111,18 @@ class _FormReader(HTMLParser):
 
 
 def register_bank(settings: Settings, originals: dict[str, bytes]) -> list[BankItem]:
-    """Hash the centre's originals here and upload only the hashes (the StopNCII model)."""
+    """Hash the centre's originals here and upload only the hashes (the StopNCII model), then publish the index."""
     store = BankStore(settings.bank_table)
-    items = []
-    for index, (name, data) in enumerate(sorted(originals.items())):
-        item = BankItem(
-            item_id=f"demo-{index:03d}",
-            bank=DEMO_BANK,
-            algorithm="phash",
-            hash_hex=hash_image_bytes(data).phash,
-            case_ref=f"DEMO-{index:03d}",  # the centre's reference, never a name
-            added_at=iso_utc(utc_now()),
-        )
-        store.put_item(item)
-        items.append(item)
-        del name
+    items: list[BankItem] = []
+    added_at = iso_utc(utc_now())
+    for index, (_name, data) in enumerate(sorted(originals.items())):
+        # The centre's reference, never a name.
+        for item in items_for_bytes(
+            data, "image/png", bank=DEMO_BANK, case_ref=f"DEMO-{index:03d}", added_at=added_at
+        ):
+            store.put_item(item)
+            items.append(item)
+    publish_bank_index(settings.bank_table, settings.evidence_bucket)
     return items
 
 
@@ -214,7 +212,10 @@ def run_demo(
     ):
         settings = local.settings()
         items = register_bank(settings, {**site.bank_images(), **overseas.bank_images()})
-        say(f"bank: {len(items)} hashes registered (originals stay with the centre)")
+        originals = len({item.group_id for item in items})
+        say(
+            f"bank: {originals} originals registered as {len(items)} hashes (the originals stay with the centre)"
+        )
         sources = Path(scratch) / "sources.json"
         document = demo_sources(server.base_url)
         document["sources"] += demo_sources(overseas_server.base_url, overseas=True)["sources"]

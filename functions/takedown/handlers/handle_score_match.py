@@ -1,18 +1,17 @@
 """State ``Score``: confirm the hashing function's candidate against the bank as it is now.
 
-A bank item disabled since the media was hashed, or a distance over that item's threshold, turns the candidate
-into ``NO_MATCH``: a match is evidence for a human, and stale evidence is none.
+Each match names the bank item it hit; an item disabled since the media was hashed no longer counts, and with no
+match left the case closes as ``NO_MATCH``. A match is evidence for a human, and stale evidence is none.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from takedown.aws.bank_store import BankStore
 from takedown.aws.case_store import CaseStore
 from takedown.config import Settings
-from takedown.hashing.bank_match import match_against_bank
-from takedown.model import CaseStatus
+from takedown.handlers.handle_hash_media import BANK_INDEX
+from takedown.model import CaseStatus, MatchEvidence
 from takedown.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
@@ -22,27 +21,30 @@ if TYPE_CHECKING:
     from takedown.model import CaseEvent
 
 
+def closeness(match: MatchEvidence) -> float:
+    """1 for identical, falling to 0 at the threshold: shown beside the raw distance."""
+    return max(0.0, 1 - match.distance / (match.threshold + 1))
+
+
 def score_candidate(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
     case_id = event["case_id"]
-    matches = match_against_bank(
-        str(event["phash"]),
-        "phash",
-        BankStore(settings.bank_table).items(),
-        max_distance=settings.phash_max_distance,
-    )
-    # Closeness in [0, 1]: 1 is identical, 0 is at the threshold. Shown to the reviewer beside the raw distance.
-    score = max((1 - m.distance / (m.threshold + 1) for m in matches), default=0.0)
+    index = BANK_INDEX.get(settings.evidence_bucket, settings.bank_table)
+    offered = [MatchEvidence.from_dict(m) for m in event.get("matches", [])]
+    matches = [m for m in offered if index.has_item(m.bank_item_id)]
+    score = max((closeness(m) for m in matches), default=0.0)
 
     def confirm(record: CaseRecord) -> tuple[CaseRecord, CaseEvent]:
+        detail: dict[str, Any] = {
+            "score": round(score, 3),
+            "matches": len(matches),
+            "kind": event.get("kind", ""),
+        }
+        if matches:
+            detail |= {"best_distance": matches[0].distance, "rule": matches[0].rule}
+        if len(matches) < len(offered):
+            detail["dropped"] = sorted({m.bank_item_id for m in offered} - {m.bank_item_id for m in matches})
         status = CaseStatus.MATCHED if matches else CaseStatus.NO_MATCH
-        return record.advance(
-            status,
-            "score",
-            detail={"score": round(score, 3), "matches": len(matches), "best_distance": matches[0].distance}
-            if matches
-            else {"score": 0.0, "matches": 0},
-            matches=matches,
-        )
+        return record.advance(status, "score", detail=detail, matches=matches)
 
     CaseStore(settings.cases_table).update(case_id, confirm)
     metrics.add_metric(name="MatchesConfirmed" if matches else "MatchesDropped", unit="Count", value=1)

@@ -7,7 +7,6 @@ import io
 import warnings
 from dataclasses import dataclass
 
-import imagehash
 from PIL import Image
 
 # A decoded image larger than this is refused: a small file can declare a huge canvas (a decompression bomb).
@@ -39,6 +38,8 @@ def hash_image_bytes(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ImageHashe
     >>> len(hash_image_bytes(buf.getvalue()).phash)
     16
     """
+    import imagehash  # the imaging layer's; the video function imports this module for MediaRejected only
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -64,11 +64,9 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import av
 import numpy as np
-from av.video.reformatter import VideoReformatter
 from PIL import Image
 
 from takedown.hashing.image_hashes import MediaRejected
@@ -77,6 +75,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from fractions import Fraction
 
+    import av
     from av.container import InputContainer
     from av.video.frame import VideoFrame
     from av.video.stream import VideoStream
@@ -183,6 +182,15 @@ _DISPLAY_ROTATIONS: Final[dict[int, Image.Transpose]] = {
     180: Image.Transpose.ROTATE_180,
     270: Image.Transpose.ROTATE_270,
 }
+
+
+def _av_module() -> Any:
+    """PyAV, imported on first use: the image hashing function (no video layer) extracts animated images with
+    Pillow alone and never needs it."""
+    import av
+    import av.video.reformatter
+
+    return av
 
 
 @dataclass(frozen=True)
@@ -541,8 +549,8 @@ class _VideoExtractor:
         self._limits = limits
         self._budget = budget
         self._sampler = _FrameSampler(limits.max_frames, interval_s=limits.sample_every_s)
-        self._reformatter = VideoReformatter()
-        self._signature_reformatter = VideoReformatter()
+        self._reformatter = _av_module().video.reformatter.VideoReformatter()
+        self._signature_reformatter = _av_module().video.reformatter.VideoReformatter()
         self._reason = ""
         self._keyframes_only_from_s: float | None = None
         self._start_s: float | None = None
@@ -576,7 +584,7 @@ class _VideoExtractor:
     def _open(self) -> InputContainer:
         demuxer = VIDEO_TYPES[self._media_type]
         try:
-            return av.open(
+            container: InputContainer = _av_module().open(
                 io.BytesIO(self._data),
                 mode="r",
                 format=demuxer,
@@ -587,13 +595,14 @@ class _VideoExtractor:
             )
         except Exception as error:  # FFmpeg reports damaged or foreign bytes in many ways
             raise MediaRejected("decode:failed", f"not a readable {demuxer} container: {error}") from error
+        return container
 
     def _video_stream(self, container: InputContainer) -> VideoStream:
         streams = [
             stream
             for stream in container.streams.video
             # An attached picture is cover art, not the video.
-            if not stream.disposition & av.stream.Disposition.attached_pic
+            if not stream.disposition & _av_module().stream.Disposition.attached_pic
         ]
         if not streams:
             raise MediaRejected("video:no-stream", "the container has no video stream")
@@ -634,7 +643,7 @@ class _VideoExtractor:
         if stream.duration is not None and stream.duration > 0 and stream.time_base is not None:
             return float(stream.duration * stream.time_base)
         if container.duration is not None and container.duration > 0:
-            return container.duration / av.time_base
+            return float(container.duration / _av_module().time_base)
         return None
 
     def _ended_early(self, declared_duration_s: float | None) -> bool:

@@ -6,9 +6,8 @@ import random
 import pytest
 from PIL import Image, ImageDraw
 
-from takedown.hashing.bank_match import hamming_hex, match_against_bank
+from takedown.hashing.hamming import hamming_distance_hex as hamming_hex
 from takedown.hashing.image_hashes import MediaRejected, hash_image_bytes
-from takedown.model import BankItem
 
 
 def _encoded(size: tuple[int, int], fmt: str = "PNG", seed: int = 1) -> bytes:
@@ -50,15 +49,3 @@ def test_a_canvas_over_the_pixel_limit_is_refused_before_decoding() -> None:
     with pytest.raises(MediaRejected) as refused:
         hash_image_bytes(_encoded((300, 300)), max_pixels=10_000)
     assert refused.value.reason == "pixels:exceeded"
-
-
-def test_bank_match_skips_disabled_items_and_sorts_nearest_first() -> None:
-    items = [
-        BankItem("a", "centre", "phash", "ffffffffffffffff", "R-A"),
-        BankItem("b", "centre", "phash", "fffffffffffffff0", "R-B"),
-        BankItem("c", "centre", "phash", "ffffffffffffffff", "R-C", enabled=False),
-        BankItem("d", "centre", "pdq", "f" * 64, "R-D"),
-    ]
-    matches = match_against_bank("ffffffffffffffff", "phash", items, max_distance=4)
-    assert [(m.bank_item_id, m.distance) for m in matches] == [("a", 0), ("b", 4)]
-    assert matches[0].case_ref == "R-A" and matches[0].threshold == 4
