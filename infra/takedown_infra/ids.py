@@ -31,6 +31,7 @@ CRAWL_TABLE = "CrawlTable"
 # Layers.
 BASE_LAYER = "BaseLayer"
 IMAGING_LAYER = "ImagingLayer"
+VIDEO_LAYER = "VideoLayer"
 CONFIG_LAYER = "ConfigLayer"
 
 # Notifications.
@@ -61,6 +62,7 @@ CRAWL_SCHEDULE = "CrawlSchedule"
 DISPATCH_CRAWL_FUNCTION = "DispatchCrawlFunction"
 CRAWL_PAGE_FUNCTION = "CrawlPageFunction"
 HASH_MEDIA_FUNCTION = "HashMediaFunction"
+HASH_VIDEO_FUNCTION = "HashVideoFunction"
 SCORE_MATCH_FUNCTION = "ScoreMatchFunction"
 RESOLVE_RECIPIENTS_FUNCTION = "ResolveRecipientsFunction"
 BUILD_REPORT_FUNCTION = "BuildReportFunction"
@@ -74,6 +76,7 @@ ALL_FUNCTIONS: tuple[str, ...] = (
     DISPATCH_CRAWL_FUNCTION,
     CRAWL_PAGE_FUNCTION,
     HASH_MEDIA_FUNCTION,
+    HASH_VIDEO_FUNCTION,
     SCORE_MATCH_FUNCTION,
     RESOLVE_RECIPIENTS_FUNCTION,
     BUILD_REPORT_FUNCTION,

@@ -57,7 +57,8 @@ S3_ABORT_REASON = (
     "cleaned up; it applies only to the prefixes this function is allowed to write."
 )
 S3_DELETE_REASON = (
-    "Media that matched nothing under media/ is deleted; CDK's delete grant covers DeleteObject and "
+    "Media that matched nothing under media/ (images) or video/ (videos) is deleted by the hashing function of "
+    "that prefix only; CDK's delete grant covers DeleteObject and "
     "DeleteObjectVersion, and Object Lock governance retention still protects every stored version."
 )
 STATE_MACHINE_STAR_REASON = (
@@ -104,10 +105,14 @@ class _BucketAccess:
 
 # Mirrors the grants in the constructs; a grant added there without a line here shows up as a nag error.
 _BUCKET_ACCESS: dict[str, _BucketAccess] = {
-    ids.CRAWL_PAGE_FUNCTION: _BucketAccess(writes=True, prefixes=("media", "sightings", "captures")),
+    ids.CRAWL_PAGE_FUNCTION: _BucketAccess(writes=True, prefixes=("media", "video", "sightings", "captures")),
     ids.HASH_MEDIA_FUNCTION: _BucketAccess(
         reads=True, deletes=True, prefixes=("media", "sightings", "captures", "bank-index")
     ),
+    ids.HASH_VIDEO_FUNCTION: _BucketAccess(
+        reads=True, deletes=True, prefixes=("video", "sightings", "captures", "bank-index")
+    ),
+    ids.SCORE_MATCH_FUNCTION: _BucketAccess(reads=True, prefixes=("bank-index",)),
     ids.BUILD_REPORT_FUNCTION: _BucketAccess(reads=True, writes=True, prefixes=("evidence", "captures")),
     ids.RESOLVE_RECIPIENTS_FUNCTION: _BucketAccess(reads=True, prefixes=("captures",)),
     ids.REVIEW_API_FUNCTION: _BucketAccess(reads=True, prefixes=("evidence",)),
@@ -178,7 +183,8 @@ def _suppress_function(stack: TakedownStack, construct_id: str, function: lambda
             stack,
             policy,
             "IAM5",
-            f"Object keys under {prefix}/ are content hashes, page keys and case ids made at run time, so the "
+            f"Object keys under {prefix}/ are made at run time (content hashes, page keys, case ids, bank index "
+            f"snapshot versions), so the "
             f"object ARN needs a wildcard; the grant stops at the {prefix}/ prefix of the evidence bucket.",
             [f"Resource::<{bucket}.Arn>/{prefix}/*"],
         )

@@ -4,12 +4,14 @@ Shape (each box is a construct in ``takedown_infra.constructs``)::
 
     Storage        KMS key, evidence bucket (Object Lock) + access-log bucket, Cases/Bank/Crawl tables
     Layers         base (powertools, jinja2, requests, babel), imaging (pillow, numpy, imagehash, ...),
-                   config (templates + sources.json, staged at synth time into build/config-layer)
+                   video (PyAV, numpy, pillow), config (templates + sources.json, staged at synth time into
+                   build/config-layer)
     Notifications  SES identity, configuration set, bounce/complaint topic
     Approval       review-link secret, ReviewApiFunction, ReviewApi (REST, WAF), the only SendTask* grant
     Workflow       Score ... SendNotice functions and the STANDARD state machine (waitForTaskToken approval)
-    Hashing        HashMediaFunction on S3 ObjectCreated under media/, starts executions
-    Crawl          schedule -> DispatchCrawlFunction -> SQS (+DLQ) -> CrawlPageFunction -> media/ in S3
+    Hashing        HashMediaFunction on S3 ObjectCreated under media/, HashVideoFunction under video/;
+                   both start executions
+    Crawl          schedule -> DispatchCrawlFunction -> SQS (+DLQ) -> CrawlPageFunction -> media/, video/ in S3
 
 Every function runs python3.12 on x86_64 from the ``functions/`` folder, with its own role, log group and
 X-Ray tracing, and gets the environment variables named in ``takedown.config``. Deployment settings come
@@ -116,6 +118,12 @@ class TakedownStack(Stack):
             self.layers.imaging,
             self.layers.config,
         ]
+        # Never imaging and video together: with base they would pass Lambda's 250 MB unzipped limit.
+        video_layers: list[lambda_.ILayerVersion] = [
+            self.layers.base,
+            self.layers.video,
+            self.layers.config,
+        ]
 
         self.notifications = NotificationsConstruct(
             self, ids.NOTIFICATIONS, config=config, removal_policy=removal_policy
@@ -137,7 +145,8 @@ class TakedownStack(Stack):
             self,
             ids.HASHING,
             defaults=defaults,
-            layers=imaging_layers,
+            image_layers=imaging_layers,
+            video_layers=video_layers,
             storage=self.storage,
             state_machine=self.workflow.state_machine,
         )
@@ -147,7 +156,8 @@ class TakedownStack(Stack):
         self.functions: dict[str, lambda_.Function] = {
             ids.DISPATCH_CRAWL_FUNCTION: self.crawl.dispatcher,
             ids.CRAWL_PAGE_FUNCTION: self.crawl.worker,
-            ids.HASH_MEDIA_FUNCTION: self.hashing.function,
+            ids.HASH_MEDIA_FUNCTION: self.hashing.media_function,
+            ids.HASH_VIDEO_FUNCTION: self.hashing.video_function,
             ids.REVIEW_API_FUNCTION: self.approval.review_function,
             **self.workflow.functions,
         }

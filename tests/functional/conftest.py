@@ -58,18 +58,22 @@ def register(local: LocalEnvironment, data: bytes, item_id: str = "item-1") -> l
 
 
 def drop_sighting(
-    local: LocalEnvironment, data: bytes, page_url: str, contacts: list[str] | None = None
+    local: LocalEnvironment,
+    data: bytes,
+    page_url: str,
+    contacts: list[str] | None = None,
+    media_type: str = "image/png",
 ) -> Sighting:
     """Store media as the crawl worker does: sighting record first, then the media object (which notifies hashing)."""
     sha256, md5 = hashlib.sha256(data).hexdigest(), hashlib.md5(data, usedforsecurity=False).hexdigest()
     sighting = Sighting(
-        media_key=media_object_key(sha256, page_url),
+        media_key=media_object_key(sha256, page_url, media_type),
         sha256=sha256,
         md5=md5,
         page_url=page_url,
         media_url=page_url.rsplit("/", 1)[0] + "/media/pic.png",
         fetched_at="2026-11-28T07:00:00.000000Z",
-        content_type="image/png",
+        content_type=media_type,
         source_id="example-community",
         size_bytes=len(data),
         page_title="Board",
@@ -78,5 +82,5 @@ def drop_sighting(
     )
     store = EvidenceStore(local.settings().evidence_bucket)
     store.put_json(sighting_object_key(sha256, page_url), sighting.to_dict())
-    store.put_bytes(sighting.media_key, data, "image/png")
+    store.put_bytes(sighting.media_key, data, media_type)
     return sighting

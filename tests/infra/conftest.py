@@ -31,7 +31,7 @@ from takedown_infra.stack import TakedownStack  # noqa: E402
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-LAYER_NAMES = ("base", "imaging")
+LAYER_NAMES = ("base", "imaging", "video")
 
 
 @dataclass(frozen=True)

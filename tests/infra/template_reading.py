@@ -63,15 +63,50 @@ def resources_of(statement: dict[str, Any]) -> list[Any]:
     return found if isinstance(found, list) else [found]
 
 
+def statement_allows(statement: dict[str, Any], action: str) -> bool:
+    """Whether an Allow statement grants ``action`` (exactly, or through a wildcard)."""
+    return statement.get("Effect") == "Allow" and any(
+        _action_matches(pattern, action) for pattern in actions_of(statement)
+    )
+
+
+def object_prefixes_allowed(
+    resources: dict[str, dict[str, Any]], role_id: str, bucket_id: str, action: str
+) -> set[str]:
+    """The key prefixes of bucket ``bucket_id`` on whose objects the role may do ``action`` (``"video/"``).
+
+    An object ARN ``<bucket>/video/*`` gives ``"video/"``; ``<bucket>/*`` would give ``""`` (the whole bucket).
+    """
+    bucket_arn = "${" + bucket_id + ".Arn}/"
+    prefixes: set[str] = set()
+    for statement in role_policy_statements(resources, role_id):
+        if not statement_allows(statement, action):
+            continue
+        for resource in resources_of(statement):
+            arn = render_intrinsics(resource)
+            if arn.startswith(bucket_arn):
+                prefixes.add(arn.removeprefix(bucket_arn).removesuffix("*"))
+    return prefixes
+
+
+def resource_allowed(
+    resources: dict[str, dict[str, Any]], role_id: str, resource_id: str, action: str
+) -> bool:
+    """Whether the role may do ``action`` on the resource ``resource_id`` itself (its ``Arn`` attribute)."""
+    target = {"Fn::GetAtt": [resource_id, "Arn"]}
+    return any(
+        target in resources_of(s)
+        for s in role_policy_statements(resources, role_id)
+        if statement_allows(s, action)
+    )
+
+
 def roles_allowed(resources: dict[str, dict[str, Any]], action: str) -> set[str]:
     """Logical ids of the roles whose policies allow ``action`` (exactly, or through a wildcard)."""
     allowed: set[str] = set()
     for role_id in resources_of_type(resources, "AWS::IAM::Role"):
-        for statement in role_policy_statements(resources, role_id):
-            if statement.get("Effect") == "Allow" and any(
-                _action_matches(pattern, action) for pattern in actions_of(statement)
-            ):
-                allowed.add(role_id)
+        if any(statement_allows(s, action) for s in role_policy_statements(resources, role_id)):
+            allowed.add(role_id)
     return allowed
 
 

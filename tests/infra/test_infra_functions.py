@@ -1,4 +1,4 @@
-"""The twelve Lambda functions: handlers, runtime, sizing, logs, layers, environment and triggers."""
+"""The thirteen Lambda functions: handlers, runtime, sizing, logs, layers, environment and triggers."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ EXPECTED_FUNCTIONS: dict[str, tuple[str, int, int, tuple[str, ...]]] = {
     ids.DISPATCH_CRAWL_FUNCTION: ("handle_dispatch_crawl", 30, 256, ("base", "config")),
     ids.CRAWL_PAGE_FUNCTION: ("handle_crawl_page", 120, 512, ("base", "config")),
     ids.HASH_MEDIA_FUNCTION: ("handle_hash_media", 120, 1024, ("base", "imaging", "config")),
+    # Video frames are held in memory; never with imaging (together they pass Lambda's 250 MB limit).
+    ids.HASH_VIDEO_FUNCTION: ("handle_hash_video", 300, 2048, ("base", "video", "config")),
     ids.SCORE_MATCH_FUNCTION: ("handle_score_match", 30, 256, ("base", "config")),
     ids.RESOLVE_RECIPIENTS_FUNCTION: ("handle_resolve_recipients", 30, 256, ("base", "config")),
     ids.BUILD_REPORT_FUNCTION: ("handle_build_report", 30, 256, ("base", "config")),
@@ -48,6 +50,7 @@ EXTRA_ENVIRONMENT: dict[str, set[str]] = {
     ids.DISPATCH_CRAWL_FUNCTION: {runtime.ENV_CRAWL_QUEUE_URL},
     ids.CRAWL_PAGE_FUNCTION: {runtime.ENV_CRAWL_QUEUE_URL, runtime.ENV_CRAWL_TABLE},
     ids.HASH_MEDIA_FUNCTION: {runtime.ENV_CRAWL_TABLE, runtime.ENV_STATE_MACHINE_ARN},
+    ids.HASH_VIDEO_FUNCTION: {runtime.ENV_CRAWL_TABLE, runtime.ENV_STATE_MACHINE_ARN},
     ids.REQUEST_APPROVAL_FUNCTION: {
         runtime.ENV_REVIEWERS,
         runtime.ENV_REVIEW_BASE_URL,
@@ -77,13 +80,14 @@ def environment_of(synthesized: SynthesizedStack, construct_id: str) -> dict[str
     return variables
 
 
-def test_the_stack_has_exactly_the_twelve_functions(synthesized: SynthesizedStack) -> None:
+def test_the_stack_has_exactly_the_thirteen_functions(synthesized: SynthesizedStack) -> None:
     # GIVEN the stack's own functions and every function in the template
     own = {logical_id(f) for f in synthesized.stack.functions.values()}
     in_template = set(resources_of_type(synthesized.resources, "AWS::Lambda::Function"))
 
-    # THEN the twelve are there, and the only other one is CDK's bucket-notification handler
-    assert set(synthesized.stack.functions) == set(EXPECTED_FUNCTIONS)
+    # THEN the thirteen are there, and the only other one is CDK's bucket-notification handler
+    assert len(EXPECTED_FUNCTIONS) == 13
+    assert set(synthesized.stack.functions) == set(EXPECTED_FUNCTIONS) == set(ids.ALL_FUNCTIONS)
     assert own <= in_template
     assert [lid for lid in in_template - own if not lid.startswith("BucketNotificationsHandler")] == []
 
@@ -130,12 +134,13 @@ def test_log_groups_are_not_shared(synthesized: SynthesizedStack) -> None:
 
 @pytest.mark.parametrize("construct_id", sorted(EXPECTED_FUNCTIONS))
 def test_layers_of_each_function(synthesized: SynthesizedStack, construct_id: str) -> None:
-    # GIVEN the three layer versions of the stack (their files never overlap, so their order does not matter)
+    # GIVEN the four layer versions of the stack (a function's layers never overlap, so their order does not
+    # matter)
     layers = synthesized.stack.layers
-    by_name = {"base": layers.base, "imaging": layers.imaging, "config": layers.config}
+    by_name = {"base": layers.base, "imaging": layers.imaging, "video": layers.video, "config": layers.config}
     expected = {logical_id(by_name[name]) for name in EXPECTED_FUNCTIONS[construct_id][3]}
 
-    # THEN the function has exactly its layers, imaging only for hashing
+    # THEN the function has exactly its layers: imaging only for image hashing, video only for video hashing
     refs = function_properties(synthesized, construct_id)["Layers"]
     assert len(refs) == len(expected)
     assert {ref["Ref"] for ref in refs} == expected
@@ -145,8 +150,8 @@ def test_layers_target_python_312_on_x86(synthesized: SynthesizedStack) -> None:
     # GIVEN the layer versions
     layers = resources_of_type(synthesized.resources, "AWS::Lambda::LayerVersion")
 
-    # THEN all three are built for the functions' runtime and architecture
-    assert len(layers) == 3
+    # THEN all four are built for the functions' runtime and architecture
+    assert len(layers) == 4
     for layer in layers.values():
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
         assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
@@ -223,9 +228,13 @@ def test_resource_handles_point_at_their_resources(synthesized: SynthesizedStack
     assert environment_of(synthesized, ids.CRAWL_PAGE_FUNCTION)[runtime.ENV_CRAWL_TABLE] == {
         "Ref": logical_id(stack.storage.crawl_table)
     }
-    assert environment_of(synthesized, ids.HASH_MEDIA_FUNCTION)[runtime.ENV_STATE_MACHINE_ARN] == {
-        "Ref": logical_id(stack.workflow.state_machine)
-    }
+    for hashing in (ids.HASH_MEDIA_FUNCTION, ids.HASH_VIDEO_FUNCTION):
+        assert environment_of(synthesized, hashing)[runtime.ENV_STATE_MACHINE_ARN] == {
+            "Ref": logical_id(stack.workflow.state_machine)
+        }
+        assert environment_of(synthesized, hashing)[runtime.ENV_CRAWL_TABLE] == {
+            "Ref": logical_id(stack.storage.crawl_table)
+        }
 
 
 def test_review_function_gets_the_link_key_but_no_state_machine(synthesized: SynthesizedStack) -> None:
@@ -267,21 +276,46 @@ def test_schedule_starts_the_dispatcher(synthesized: SynthesizedStack) -> None:
     ]
 
 
-def test_media_uploads_trigger_hashing(synthesized: SynthesizedStack) -> None:
+def test_media_and_video_uploads_trigger_their_hashing_functions(synthesized: SynthesizedStack) -> None:
     # GIVEN the bucket notification custom resource
     notifications = list(resources_of_type(synthesized.resources, "Custom::S3BucketNotifications").values())
     stack = synthesized.stack
 
-    # THEN ObjectCreated under media/ of the evidence bucket invokes the hashing function, and nothing else
+    # THEN ObjectCreated under media/ of the evidence bucket invokes the image hashing function, under video/
+    # the video hashing function, and nothing else is notified
     assert len(notifications) == 1
     properties = notifications[0]["Properties"]
     assert properties["BucketName"] == {"Ref": logical_id(stack.storage.evidence_bucket)}
     configuration = properties["NotificationConfiguration"]
     assert set(configuration) == {"LambdaFunctionConfigurations"}
-    assert configuration["LambdaFunctionConfigurations"] == [
+    expected = [
         {
             "Events": ["s3:ObjectCreated:*"],
-            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "media/"}]}},
-            "LambdaFunctionArn": {"Fn::GetAtt": [logical_id(stack.hashing.function), "Arn"]},
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+            "LambdaFunctionArn": {"Fn::GetAtt": [logical_id(stack.functions[construct_id]), "Arn"]},
         }
+        for prefix, construct_id in (("media/", ids.HASH_MEDIA_FUNCTION), ("video/", ids.HASH_VIDEO_FUNCTION))
     ]
+    assert sorted(configuration["LambdaFunctionConfigurations"], key=str) == sorted(expected, key=str)
+
+
+@pytest.mark.parametrize("construct_id", [ids.HASH_MEDIA_FUNCTION, ids.HASH_VIDEO_FUNCTION])
+def test_s3_may_invoke_each_hashing_function_from_the_evidence_bucket_only(
+    synthesized: SynthesizedStack, construct_id: str
+) -> None:
+    # GIVEN the Lambda permissions that name the hashing function
+    function_id = logical_id(synthesized.stack.functions[construct_id])
+    permissions = [
+        p["Properties"]
+        for p in resources_of_type(synthesized.resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    ]
+
+    # THEN exactly one lets S3 invoke it, for the evidence bucket of this account
+    assert len(permissions) == 1
+    assert permissions[0]["Principal"] == "s3.amazonaws.com"
+    assert permissions[0]["Action"] == "lambda:InvokeFunction"
+    assert permissions[0]["SourceArn"] == {
+        "Fn::GetAtt": [logical_id(synthesized.stack.storage.evidence_bucket), "Arn"]
+    }
+    assert permissions[0]["SourceAccount"] == {"Ref": "AWS::AccountId"}

@@ -10,7 +10,9 @@ from takedown_infra import ids
 from tests.infra.template_reading import (
     actions_of,
     logical_id,
+    object_prefixes_allowed,
     render_intrinsics,
+    resource_allowed,
     resources_of,
     resources_of_type,
     role_policy_statements,
@@ -41,6 +43,41 @@ ACTIONS_ALLOWED_ON_STAR = {
 }
 
 
+# construct id -> S3 action -> the evidence bucket prefixes it may act on (every other prefix: refused).
+EXPECTED_OBJECT_ACCESS: dict[str, dict[str, set[str]]] = {
+    ids.HASH_MEDIA_FUNCTION: {
+        "s3:GetObject": {"media/", "sightings/", "bank-index/"},
+        "s3:DeleteObject": {"media/"},
+        "s3:PutObjectRetention": {"media/", "sightings/", "captures/"},
+        "s3:PutObject": set(),
+    },
+    ids.HASH_VIDEO_FUNCTION: {
+        "s3:GetObject": {"video/", "sightings/", "bank-index/"},
+        "s3:DeleteObject": {"video/"},
+        "s3:PutObjectRetention": {"video/", "sightings/", "captures/"},
+        "s3:PutObject": set(),
+    },
+    ids.SCORE_MATCH_FUNCTION: {
+        "s3:GetObject": {"bank-index/"},
+        "s3:DeleteObject": set(),
+        "s3:PutObjectRetention": set(),
+        "s3:PutObject": set(),
+    },
+    ids.CRAWL_PAGE_FUNCTION: {
+        "s3:GetObject": set(),
+        "s3:DeleteObject": set(),
+        # CDK's put grant carries PutObjectRetention (and LegalHold) for the prefixes it writes.
+        "s3:PutObjectRetention": {"media/", "video/", "sightings/", "captures/"},
+        "s3:PutObject": {"media/", "video/", "sightings/", "captures/"},
+    },
+}
+OBJECT_ACCESS_CASES = [
+    (construct_id, action, prefixes)
+    for construct_id, by_action in EXPECTED_OBJECT_ACCESS.items()
+    for action, prefixes in by_action.items()
+]
+
+
 def role_id(synthesized: SynthesizedStack, construct_id: str) -> str:
     role: iam.IRole | None = synthesized.stack.functions[construct_id].role
     assert role is not None
@@ -63,16 +100,24 @@ def test_only_the_review_function_may_resume_the_workflow(synthesized: Synthesiz
 def test_only_hashing_may_start_executions_of_this_state_machine(synthesized: SynthesizedStack) -> None:
     # GIVEN the roles allowed states:StartExecution
     allowed = roles_allowed(synthesized.resources, "states:StartExecution")
-    hashing_role = role_id(synthesized, ids.HASH_MEDIA_FUNCTION)
+    hashing_roles = function_roles(synthesized, ids.HASH_MEDIA_FUNCTION, ids.HASH_VIDEO_FUNCTION)
 
-    # THEN only the hashing function has it, on the stack's state machine only
-    assert allowed == {hashing_role}
-    granted = [
-        resources_of(s)
-        for s in role_policy_statements(synthesized.resources, hashing_role)
-        if "states:StartExecution" in actions_of(s)
-    ]
-    assert granted == [[{"Ref": logical_id(synthesized.stack.workflow.state_machine)}]]
+    # THEN only the two hashing functions have it, each on the stack's state machine only
+    assert allowed == hashing_roles
+    for hashing_role in hashing_roles:
+        granted = [
+            resources_of(s)
+            for s in role_policy_statements(synthesized.resources, hashing_role)
+            if "states:StartExecution" in actions_of(s)
+        ]
+        assert granted == [[{"Ref": logical_id(synthesized.stack.workflow.state_machine)}]]
+
+
+@pytest.mark.parametrize("action", ["states:SendTaskSuccess", "states:SendTaskFailure"])
+def test_video_hashing_may_not_resume_the_workflow(synthesized: SynthesizedStack, action: str) -> None:
+    # GIVEN the video hashing function's role WHEN the roles allowed to send task results are found
+    # THEN it is not among them: starting a case is all it may do to the workflow
+    assert role_id(synthesized, ids.HASH_VIDEO_FUNCTION) not in roles_allowed(synthesized.resources, action)
 
 
 @pytest.mark.parametrize("action", ["ses:SendEmail", "ses:SendRawEmail"])
@@ -124,9 +169,9 @@ def test_only_link_signers_and_checkers_read_the_link_key(synthesized: Synthesiz
 
 
 def test_only_hashing_deletes_objects(synthesized: SynthesizedStack) -> None:
-    # GIVEN the roles allowed to delete S3 objects THEN only hashing (unmatched media) may
+    # GIVEN the roles allowed to delete S3 objects THEN only hashing (unmatched media and videos) may
     assert roles_allowed(synthesized.resources, "s3:DeleteObject") == function_roles(
-        synthesized, ids.HASH_MEDIA_FUNCTION
+        synthesized, ids.HASH_MEDIA_FUNCTION, ids.HASH_VIDEO_FUNCTION
     )
 
 
@@ -193,3 +238,50 @@ def test_only_the_state_machine_invokes_workflow_functions(synthesized: Synthesi
     # THEN it is the state machine's role alone
     role = synthesized.stack.workflow.state_machine.role
     assert allowed == {logical_id(role)}
+
+
+@pytest.mark.parametrize(("construct_id", "action", "prefixes"), OBJECT_ACCESS_CASES)
+def test_evidence_bucket_object_access_per_prefix(
+    synthesized: SynthesizedStack, construct_id: str, action: str, prefixes: set[str]
+) -> None:
+    # GIVEN a function's role and the evidence bucket
+    bucket = logical_id(synthesized.stack.storage.evidence_bucket)
+
+    # WHEN the object prefixes it may act on are collected
+    allowed = object_prefixes_allowed(
+        synthesized.resources, role_id(synthesized, construct_id), bucket, action
+    )
+
+    # THEN they are exactly its own (never the whole bucket)
+    assert allowed == prefixes
+
+
+@pytest.mark.parametrize("construct_id", [ids.HASH_MEDIA_FUNCTION, ids.HASH_VIDEO_FUNCTION])
+def test_hashing_table_access(synthesized: SynthesizedStack, construct_id: str) -> None:
+    # GIVEN a hashing function's role and the three tables
+    storage = synthesized.stack.storage
+    role = role_id(synthesized, construct_id)
+
+    def may(action: str, table: str) -> bool:
+        return resource_allowed(synthesized.resources, role, table, action)
+
+    bank, cases, crawl = (
+        logical_id(t) for t in (storage.bank_table, storage.cases_table, storage.crawl_table)
+    )
+
+    # THEN it reads the bank without writing it, reads and writes cases, and writes crawl outcomes
+    assert may("dynamodb:Query", bank)
+    assert not may("dynamodb:PutItem", bank)
+    assert may("dynamodb:GetItem", cases)
+    assert may("dynamodb:UpdateItem", cases)
+    assert may("dynamodb:PutItem", crawl)
+
+
+def test_scoring_reads_the_bank_table_and_index(synthesized: SynthesizedStack) -> None:
+    # GIVEN the score function's role
+    role = role_id(synthesized, ids.SCORE_MATCH_FUNCTION)
+    storage = synthesized.stack.storage
+
+    # THEN it keeps its read of the bank table, and may decrypt what it reads from the bucket's key
+    assert resource_allowed(synthesized.resources, role, logical_id(storage.bank_table), "dynamodb:Query")
+    assert resource_allowed(synthesized.resources, role, logical_id(storage.key), "kms:Decrypt")

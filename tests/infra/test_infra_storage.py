@@ -212,8 +212,8 @@ def test_deleted_media_versions_are_purged_once_the_lock_allows(synthesized: Syn
     bucket = synthesized.resources[logical_id(synthesized.stack.storage.evidence_bucket)]["Properties"]
     rules = bucket["LifecycleConfiguration"]["Rules"]
 
-    # THEN uncited page captures expire after 30 days, and noncurrent versions under media/ (unmatched media
-    # the hashing function deleted) after a day
+    # THEN uncited page captures expire after 30 days, and noncurrent versions under media/ and video/
+    # (unmatched images and videos the hashing functions deleted) after a day
     assert rules == [
         {
             "ExpirationInDays": 30,
@@ -226,6 +226,12 @@ def test_deleted_media_versions_are_purged_once_the_lock_allows(synthesized: Syn
             "Id": "PurgeDeletedMedia",
             "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
             "Prefix": "media/",
+            "Status": "Enabled",
+        },
+        {
+            "Id": "PurgeDeletedVideo",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+            "Prefix": "video/",
             "Status": "Enabled",
         },
     ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from takedown_infra import ids
 from tests.infra.repo_paths import LAYERS_BUILD_DIR
 from tests.infra.template_reading import logical_id
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 # Lambda's quota for a function's deployment package and all its layers, unzipped.
 UNZIPPED_LIMIT_BYTES = 262_144_000
-BUILT_LAYERS = ("base", "imaging")
+BUILT_LAYERS = ("base", "imaging", "video")
 
 
 def directory_size(root: Path) -> int:
@@ -53,25 +54,51 @@ def layer_sizes(synthesized: SynthesizedStack, built_layers: dict[str, Path]) ->
     return {
         logical_id(layers.base): directory_size(built_layers["base"]),
         logical_id(layers.imaging): directory_size(built_layers["imaging"]),
+        logical_id(layers.video): directory_size(built_layers["video"]),
         logical_id(layers.config): directory_size(staged_asset(synthesized, config_content)),
     }
+
+
+def unzipped_total(synthesized: SynthesizedStack, layer_sizes: dict[str, int], construct_id: str) -> int:
+    """A function's staged code plus every layer it references, unzipped, in bytes."""
+    properties = synthesized.resources[logical_id(synthesized.stack.functions[construct_id])]["Properties"]
+    code = directory_size(staged_asset(synthesized, properties["Code"]))
+    return code + sum(layer_sizes[ref["Ref"]] for ref in properties["Layers"])
 
 
 def test_every_function_fits_the_unzipped_limit(
     synthesized: SynthesizedStack, layer_sizes: dict[str, int]
 ) -> None:
     # GIVEN every function's staged code and the layers it references
-    totals: dict[str, int] = {}
-    for construct_id, function in synthesized.stack.functions.items():
-        properties = synthesized.resources[logical_id(function)]["Properties"]
-        code = directory_size(staged_asset(synthesized, properties["Code"]))
-        totals[construct_id] = code + sum(layer_sizes[ref["Ref"]] for ref in properties["Layers"])
+    totals = {cid: unzipped_total(synthesized, layer_sizes, cid) for cid in synthesized.stack.functions}
 
     # WHEN the totals are compared with Lambda's quota
     too_big = {name: total for name, total in totals.items() if total >= UNZIPPED_LIMIT_BYTES}
 
     # THEN every function fits
     assert too_big == {}
+
+
+@pytest.mark.parametrize(
+    ("construct_id", "dependency_layer"),
+    [(ids.HASH_MEDIA_FUNCTION, "imaging"), (ids.HASH_VIDEO_FUNCTION, "video")],
+)
+def test_each_hashing_function_fits_with_its_own_dependency_layer(
+    synthesized: SynthesizedStack, layer_sizes: dict[str, int], construct_id: str, dependency_layer: str
+) -> None:
+    # GIVEN a hashing function, whose layers are base + its dependency layer + config
+    layers = synthesized.stack.layers
+    expected = [layers.base, getattr(layers, dependency_layer), layers.config]
+    properties = synthesized.resources[logical_id(synthesized.stack.functions[construct_id])]["Properties"]
+    assert sorted(ref["Ref"] for ref in properties["Layers"]) == sorted(logical_id(x) for x in expected)
+
+    # WHEN its code and those three layers are measured unzipped
+    code = directory_size(staged_asset(synthesized, properties["Code"]))
+    total = code + sum(layer_sizes[logical_id(layer)] for layer in expected)
+
+    # THEN it is what the function deploys, and it is under Lambda's quota
+    assert total == unzipped_total(synthesized, layer_sizes, construct_id)
+    assert total < UNZIPPED_LIMIT_BYTES
 
 
 def test_code_asset_leaves_out_local_only_modules(synthesized: SynthesizedStack) -> None:

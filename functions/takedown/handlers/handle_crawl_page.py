@@ -37,8 +37,10 @@ def page_key(page_url: str) -> str:
     return hashlib.sha256(page_url.encode("utf-8")).hexdigest()[:24]
 
 
-def media_object_key(sha256: str, page_url: str) -> str:
-    return f"media/{sha256}/{page_key(page_url)}"
+def media_object_key(sha256: str, page_url: str, media_type: str = "") -> str:
+    """Where crawled media is stored: ``video/`` notifies the video hashing function, ``media/`` the image one."""
+    prefix = "video" if media_type.startswith("video/") else "media"
+    return f"{prefix}/{sha256}/{page_key(page_url)}"
 
 
 def sighting_object_key(sha256: str, page_url: str) -> str:
@@ -83,7 +85,7 @@ def store_outcome(
     for media in outcome.media:
         page_url = outcome.page.final_url if outcome.page else media.url
         sighting = Sighting(
-            media_key=media_object_key(media.sha256, page_url),
+            media_key=media_object_key(media.sha256, page_url, media.media_type),
             sha256=media.sha256,
             md5=media.md5,
             page_url=page_url,

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, overload
 
 import numpy as np
+from PIL import Image
 
 from takedown.hashing.hamming import HashFormatError, hamming_distances, pack_hex_hashes, parse_hex_hash
 from takedown.hashing.pdq import (
@@ -79,6 +80,11 @@ class VideoMatchError(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"{reason}: {message}")
         self.reason = reason
+
+
+# Frames are hashed at the size stills are (takedown.hashing.fingerprint.HASHED_SIZE): PDQ then barely moves with
+# the copy's resolution, and a frame compares with a bank image as an image would.
+FRAME_HASHED_SIZE: Final = (320, 320)
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,9 @@ def hash_frames(frames: FrameSet, *, min_quality: int = DEFAULT_MIN_QUALITY) -> 
     dropped = 0
     for frame in frames.frames:
         try:
-            pdq = pdq_hash_image(frame.image)
+            pdq = pdq_hash_image(
+                frame.image.convert("RGB").resize(FRAME_HASHED_SIZE, Image.Resampling.BILINEAR)
+            )
             validate_pdq(pdq, min_quality)
         except (PdqRefused, PdqInputError):
             dropped += 1  # flat, featureless or tiny: it would match every other such frame

@@ -14,7 +14,7 @@ from constructs import Construct
 from takedown import config as runtime
 from takedown_infra import ids
 from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
-from takedown_infra.constructs.storage import CAPTURES_PREFIX, MEDIA_PREFIX, SIGHTINGS_PREFIX
+from takedown_infra.constructs.storage import CAPTURES_PREFIX, MEDIA_PREFIX, SIGHTINGS_PREFIX, VIDEO_PREFIX
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
@@ -109,6 +109,8 @@ class CrawlConstruct(Construct):
         self.queue.grant_send_messages(self.worker)
         storage.crawl_table.grant_read_write_data(self.worker)
         storage.evidence_bucket.grant_put(self.worker, f"{MEDIA_PREFIX}*")
+        # Videos go under their own prefix, which notifies the video hashing function.
+        storage.evidence_bucket.grant_put(self.worker, f"{VIDEO_PREFIX}*")
         storage.evidence_bucket.grant_put(self.worker, f"{SIGHTINGS_PREFIX}*")
         storage.evidence_bucket.grant_put(self.worker, f"{CAPTURES_PREFIX}*")
         self.worker.add_event_source(

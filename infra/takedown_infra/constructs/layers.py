@@ -1,4 +1,4 @@
-"""The three Lambda layers: third-party libraries (base, imaging) and the deployment's config files."""
+"""The four Lambda layers: third-party libraries (base, imaging, video) and the deployment's config files."""
 
 from __future__ import annotations
 
@@ -44,7 +44,10 @@ class LayersConstruct(Construct):
     base
         aws-lambda-powertools, jinja2, requests, babel: every function has it.
     imaging
-        pillow, numpy, imagehash, scipy, PyWavelets: only the hashing function has it.
+        pillow, numpy, imagehash, scipy, PyWavelets: only the image hashing function has it.
+    video
+        PyAV (with its bundled FFmpeg), numpy, pillow: only the video hashing function has it. It never goes
+        with ``imaging`` (both carry numpy and pillow, and together they pass Lambda's 250 MB unzipped limit).
     config
         ``/opt/templates`` and ``/opt/takedown-config/sources.json``, staged by the stack at synth time.
     """
@@ -67,6 +70,11 @@ class LayersConstruct(Construct):
             ids.IMAGING_LAYER,
             built_layer_dir(layers_dir, "imaging"),
             "pillow, numpy, imagehash, scipy, PyWavelets",
+        )
+        self.video = self._layer(
+            ids.VIDEO_LAYER,
+            built_layer_dir(layers_dir, "video"),
+            "PyAV (bundled FFmpeg), numpy, pillow",
         )
         self.config = self._layer(
             ids.CONFIG_LAYER,

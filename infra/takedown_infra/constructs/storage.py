@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from takedown_infra.deployment import DeploymentConfig
 
 # Object key prefixes of the evidence bucket (see takedown.aws.evidence_store).
-MEDIA_PREFIX = "media/"
+MEDIA_PREFIX = "media/"  # crawled images (and animated images); triggers HashMediaFunction
+VIDEO_PREFIX = "video/"  # crawled videos; triggers HashVideoFunction
 SIGHTINGS_PREFIX = "sightings/"
 EVIDENCE_PREFIX = "evidence/"
 CAPTURES_PREFIX = "captures/"  # WARC of each page with media, as fetched; locked when a case cites it
@@ -38,8 +39,9 @@ class StorageConstruct(Construct):
     key
         Customer managed key (rotation on) for the evidence bucket, the tables and the crawl queues.
     evidence_bucket
-        ``media/`` (crawled files, triggers hashing), ``sightings/`` (where each was seen),
-        ``evidence/`` (reports). Evidence objects are locked one by one (GOVERNANCE) for the retention period.
+        ``media/`` (crawled images, triggers image hashing), ``video/`` (crawled videos, triggers video
+        hashing), ``sightings/`` (where each was seen), ``captures/`` (page WARCs), ``bank-index/`` (the
+        bank index snapshot), ``evidence/`` (reports). Evidence objects are locked one by one (GOVERNANCE) for the retention period.
     access_log_bucket
         Server access logs of the evidence bucket (SSE-S3: S3 log delivery cannot write SSE-KMS).
     cases_table, bank_table, crawl_table
@@ -98,6 +100,12 @@ class StorageConstruct(Construct):
                 s3.LifecycleRule(
                     id="PurgeDeletedMedia",
                     prefix=MEDIA_PREFIX,
+                    noncurrent_version_expiration=Duration.days(1),
+                ),
+                # The same for unmatched videos, which the video hashing function deletes.
+                s3.LifecycleRule(
+                    id="PurgeDeletedVideo",
+                    prefix=VIDEO_PREFIX,
                     noncurrent_version_expiration=Duration.days(1),
                 ),
             ],

@@ -30,7 +30,7 @@ from takedown import config as runtime
 from takedown_infra import ids
 from takedown_infra.config_layer import RUNTIME_PLATFORMS_FILE
 from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
-from takedown_infra.constructs.storage import CAPTURES_PREFIX, EVIDENCE_PREFIX
+from takedown_infra.constructs.storage import BANK_INDEX_PREFIX, CAPTURES_PREFIX, EVIDENCE_PREFIX
 from takedown_infra.deployment import STATE_MACHINE_TIMEOUT_HOURS
 
 if TYPE_CHECKING:
@@ -151,6 +151,8 @@ class WorkflowConstruct(Construct):
         for function in self.functions.values():
             storage.cases_table.grant_read_write_data(function)
         storage.bank_table.grant_read_data(self.score)
+        # Scoring re-checks the candidate against the published bank index snapshot, as hashing matched it.
+        storage.evidence_bucket.grant_read(self.score, f"{BANK_INDEX_PREFIX}*")
         storage.evidence_bucket.grant_put(self.build_report, f"{EVIDENCE_PREFIX}*")
         # Recipient discovery reads the page as captured (its contact links and mailto addresses).
         storage.evidence_bucket.grant_read(self.resolve_recipients, f"{CAPTURES_PREFIX}*")
