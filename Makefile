@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup layers synth demo test lint typecheck unit clean
+.PHONY: setup layers browser synth demo test lint typecheck unit clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -25,6 +25,10 @@ node_modules/.installed: package.json package-lock.json
 layers: $(VENV)/.installed
 	$(BIN)/python layers/build_layers.py
 
+# Debian's chromium for tests/browser (Playwright's own browser download is not used: never `playwright install`).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 synth: setup layers
 	npx cdk synth -q
 
@@ -35,7 +39,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-test: setup layers lint typecheck
+test: setup layers browser lint typecheck
 	$(BIN)/pytest -q
 
 demo: setup layers
