@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -84,3 +85,10 @@ def drop_sighting(
     store.put_json(sighting_object_key(sha256, page_url), sighting.to_dict())
     store.put_bytes(sighting.media_key, data, media_type)
     return sighting
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for `takedown local up` in tests)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

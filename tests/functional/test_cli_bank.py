@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 from typing import TYPE_CHECKING
 
 import boto3
@@ -15,22 +14,18 @@ from takedown.cli import main
 from takedown.demo.synthetic import add_caption, encode, make_image, resize
 from takedown.local import server
 
+from .conftest import free_port
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     patch = pytest.MonkeyPatch()
     patch.setenv("TAKEDOWN_LOCAL_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-    state = server.up(port=_free_port(), timeout=240)
+    state = server.up(port=free_port(), timeout=240)
     patch.setenv("AWS_ENDPOINT_URL", str(state["endpoint"]))
     try:
         yield state

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,21 +12,17 @@ from takedown.demo.run import demo_sources
 from takedown.demo.site import build_demo_site, serve_site
 from takedown.local import server
 
+from .conftest import free_port
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def local_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TAKEDOWN_LOCAL_STATE_DIR", str(tmp_path / "state"))
-    state = server.up(port=_free_port(), timeout=240)
+    state = server.up(port=free_port(), timeout=240)
     # The CLI points its process at the local endpoint; monkeypatch undoes that after the test.
     monkeypatch.setenv("AWS_ENDPOINT_URL", str(state["endpoint"]))
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING
 
 import boto3
@@ -10,15 +9,11 @@ import pytest
 
 from takedown.local import server
 
+from .conftest import free_port
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +24,7 @@ def own_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def running_stack() -> Iterator[dict[str, object]]:
-    state = server.up(port=_free_port(), timeout=240)
+    state = server.up(port=free_port(), timeout=240)
     try:
         yield state
     finally:
