@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup layers browser synth demo test lint typecheck unit clean
+.PHONY: setup layers browser synth demo test lint typecheck unit clean bench
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -33,8 +33,8 @@ synth: setup layers
 	npx cdk synth -q
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check functions infra tests
-	$(BIN)/ruff format --check functions infra tests
+	$(BIN)/ruff check functions infra tests bench
+	$(BIN)/ruff format --check functions infra tests bench
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
@@ -44,6 +44,10 @@ test: setup layers browser lint typecheck
 
 demo: setup layers
 	$(BIN)/takedown demo
+
+# Detection accuracy and speed (about 6-10 minutes, bounded by --budget-minutes); rewrites docs/BENCHMARKS.md.
+bench: setup
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out layers/build build .takedown demo-out

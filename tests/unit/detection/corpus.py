@@ -16,8 +16,9 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-# scikit-image sample photos without people in them. The bank uses the first group, distractors the second.
-BANK_PHOTOS: Final = ("chelsea", "coffee", "rocket", "coins", "hubble_deep_field", "immunohistochemistry")
+# scikit-image sample photos without people in them (and no medical images of patients). The bank uses the
+# first group, distractors the second.
+BANK_PHOTOS: Final = ("chelsea", "coffee", "rocket", "coins", "hubble_deep_field", "text")
 DISTRACTOR_PHOTOS: Final = (
     "brick",
     "grass",
@@ -25,7 +26,6 @@ DISTRACTOR_PHOTOS: Final = (
     "moon",
     "clock",
     "cell",
-    "retina",
     "colorwheel",
     "page",
 )

@@ -1,0 +1,124 @@
+"""``make bench``: run the accuracy and speed benchmarks and write their tables into docs/BENCHMARKS.md.
+
+Usage::
+
+    .venv/bin/python -m bench.run                    # everything, at most about 10 minutes on 2 cores
+    .venv/bin/python -m bench.run --only speed       # one part (accuracy, video, speed); repeatable
+    .venv/bin/python -m bench.run --smoke --no-doc   # every code path on a tiny corpus, tables to stdout
+
+Accuracy runs on both cores (two worker processes); every speed case runs alone in a worker pinned to one
+core. Only the marked blocks of the document are rewritten (see :mod:`bench.report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Final
+
+from bench import report
+from bench.accuracy import AccuracyPlan, run_accuracy_benchmark
+from bench.speed import SpeedPlan, run_speed_benchmarks
+from bench.video_accuracy import VideoPlan, run_video_benchmark
+
+PARTS: Final = ("accuracy", "video", "speed")
+DEFAULT_DOC: Final = Path("docs/BENCHMARKS.md")
+# 12,000 distractors x 200 originals plus the transformed copies give over 3 million comparisons, the
+# fewest at which zero false positives can show a rate under 1 per million (3 / N, the rule of three).
+FULL_DISTRACTORS: Final = 12_000
+# The brief's bound is about 10 minutes on the 2-core machine; the rest is margin for a busy machine.
+DEFAULT_BUDGET_MIN: Final = 9.5
+_REPORT_RESERVE_S: Final = 20.0  # the last distractor chunks, tallying and writing the document
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--only", action="append", choices=PARTS, help="run only this part (repeatable)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny corpus and banks: checks the code, not the numbers"
+    )
+    parser.add_argument("--originals", type=int, help="bank size for the image accuracy run (default 200)")
+    parser.add_argument("--distractors", type=int, help=f"distractor images (default {FULL_DISTRACTORS:,})")
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=DEFAULT_BUDGET_MIN,
+        help=f"wall-clock bound for the whole run (default {DEFAULT_BUDGET_MIN:g}); accuracy runs last and "
+        "queries fewer distractors if the budget runs out, saying so in its table",
+    )
+    parser.add_argument(
+        "--doc", type=Path, default=DEFAULT_DOC, help="document whose marked blocks are rewritten"
+    )
+    parser.add_argument(
+        "--no-doc", action="store_true", help="print the tables instead of writing the document"
+    )
+    return parser.parse_args(argv)
+
+
+def _accuracy_plan(arguments: argparse.Namespace, time_budget_s: float | None) -> AccuracyPlan:
+    if arguments.smoke:
+        return AccuracyPlan(
+            originals=arguments.originals or 6,
+            distractors=arguments.distractors or 12,
+            include_natural=False,
+            transforms=("copy", "resize 50%", "mirror", "crop 10% off-centre"),
+        )
+    return AccuracyPlan(
+        originals=arguments.originals or 200,
+        distractors=arguments.distractors or FULL_DISTRACTORS,
+        time_budget_s=time_budget_s,
+    )
+
+
+def _video_plan(arguments: argparse.Namespace) -> VideoPlan:
+    if arguments.smoke:
+        return VideoPlan(
+            bank_videos=2, distractor_videos=1, seconds=2.0, width=160, height=96, scene_seconds=1.0
+        )
+    return VideoPlan.full()
+
+
+def run_benchmarks(arguments: argparse.Namespace, command: str) -> dict[str, str]:
+    """Run the chosen parts and return the document sections they fill, by marker name.
+
+    ``command`` is the command line as the machine section should quote it.
+    """
+    parts = arguments.only or list(PARTS)
+    started, load_before = time.perf_counter(), os.getloadavg()
+    sections: dict[str, str] = {}
+    # Speed first, while nothing of ours runs beside it; accuracy last, since it can stop early.
+    if "speed" in parts:
+        plan = SpeedPlan.smoke() if arguments.smoke else SpeedPlan.full()
+        rows = run_speed_benchmarks(plan)
+        sections["speed"] = report.provenance(command) + report.speed_section(rows)
+    if "video" in parts:
+        video = run_video_benchmark(_video_plan(arguments))
+        sections["video-accuracy"] = report.provenance(command) + report.video_accuracy_section(video)
+    if "accuracy" in parts:
+        remaining_s = arguments.budget_minutes * 60 - (time.perf_counter() - started) - _REPORT_RESERVE_S
+        accuracy = run_accuracy_benchmark(_accuracy_plan(arguments, max(remaining_s, 0.0)))
+        sections["image-accuracy"] = report.provenance(command) + report.image_accuracy_section(accuracy)
+        sections["false-positives"] = report.provenance(command) + report.false_positive_section(accuracy)
+    sections["machine"] = report.machine_section(command, load_before, time.perf_counter() - started)
+    return sections
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m bench.run``; returns the process exit status."""
+    given = sys.argv[1:] if argv is None else argv
+    arguments = _arguments(given)
+    sections = run_benchmarks(arguments, " ".join([".venv/bin/python -m bench.run", *given]))
+    if arguments.no_doc:
+        for name, body in sections.items():
+            print(f"## {name}\n\n{body}\n")
+        return 0
+    report.write_sections(arguments.doc, sections)
+    print(f"wrote {', '.join(sections)} into {arguments.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
