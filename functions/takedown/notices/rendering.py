@@ -11,7 +11,7 @@ Escaping rules:
   any other name (``words.j2``, labels, CSS) autoescapes, the safe default.
 * Every ``{{ ... }}`` output passes through :func:`neutralize_controls` (the environment's ``finalize``): control
   characters other than newline and tab, and Unicode bidirectional overrides (``U+202E`` ...) are shown as a
-  visible ``[U+XXXX]`` marker, so page data can neither forge text lines nor reverse the order of what a reader
+  visible ``[U+202E]``-style marker (its code point), so page data can neither forge text lines nor reverse the order of what a reader
   sees.
 * Filters for page data: ``shown_url`` (percent-encodes what may not appear raw in a URL), ``one_line`` (also
   marks line breaks), ``utc`` (ISO 8601 -> ``2026-11-28 07:25 UTC``), ``local_time`` (the same time written the
