@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
@@ -25,8 +24,6 @@ from moto.awslambda.models import LambdaFunction
 from takedown.config import function_environment
 
 _ORIGINAL = LambdaFunction._invoke_lambda
-# Invocation records for tests and the demo's timings: (function name, seconds, errored).
-INVOCATIONS: list[tuple[str, float, bool]] = []
 
 
 @dataclass
@@ -60,19 +57,16 @@ def invoke_in_process(function: LambdaFunction, event: Any = None) -> tuple[str,
         memory_limit_in_mb=int(function.memory_size or 128),
         invoked_function_arn=function.function_arn,
     )
-    started = time.perf_counter()
     with function_environment({k: str(v) for k, v in (function.environment_vars or {}).items()}):
         try:
             result = _load_handler(str(function.handler))(payload, context)
         except Exception as error:  # a handler error is the function's error, as Lambda reports it
-            INVOCATIONS.append((function.function_name, time.perf_counter() - started, True))
             body = {
                 "errorType": type(error).__name__,
                 "errorMessage": str(error)[:4000],
                 "stackTrace": traceback.format_exception(error)[-8:],
             }
             return json.dumps(body), True, f"{type(error).__name__}: {error}"
-    INVOCATIONS.append((function.function_name, time.perf_counter() - started, False))
     return json.dumps(result), False, ""
 
 
