@@ -94,6 +94,7 @@ class Sighting(_Record):
     source_id: str
     size_bytes: int
     server_ip: str = ""
+    server_country: str = ""  # ISO 3166 alpha-2 of the server IP where known (RDAP), "" otherwise
     page_title: str = ""
     page_lang: str = ""
     page_contacts: list[str] = field(default_factory=list)  # mailto: addresses found on the page
@@ -148,6 +149,9 @@ class Recipient(_Record):
     confidence: float
     country: str = ""
     language: str = ""
+    # A recipient reachable only (or also) through a web form: the form's URL. ``address`` is "" for a form-only
+    # recipient; such a notice is handed to the reviewer to submit by hand and recorded when they do.
+    contact_form_url: str = ""
 
 
 @dataclass(frozen=True)

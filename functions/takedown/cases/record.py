@@ -86,6 +86,9 @@ class CaseRecord:
     decision: ReviewDecision | None = None
     sent_message_ids: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # When the case first reached each status (status value -> ISO 8601 UTC): the intervals the metrics and
+    # ``takedown report`` measure (first sighting -> drafted -> approved -> sent -> removed).
+    milestones: dict[str, str] = field(default_factory=dict)
     version: int = 0
 
     @classmethod
@@ -98,6 +101,7 @@ class CaseRecord:
             created_at=at,
             updated_at=at,
             sighting=sighting,
+            milestones={CaseStatus.SIGHTED.value: at},
         )
         event = CaseEvent(
             at=at,
@@ -128,7 +132,11 @@ class CaseRecord:
                 f"case {self.case_id}: {self.status.value} -> {status.value} is not allowed"
             )
         at = iso_utc(now or utc_now())
-        updated = replace(self, status=status, updated_at=at, version=self.version + 1, **changes)
+        milestones = changes.pop("milestones", self.milestones)
+        milestones = {**milestones, status.value: milestones.get(status.value, at)}
+        updated = replace(
+            self, status=status, updated_at=at, version=self.version + 1, milestones=milestones, **changes
+        )
         return updated, CaseEvent(at=at, stage=stage, status=status.value, detail=detail or {})
 
     @property
@@ -152,6 +160,7 @@ class CaseRecord:
             "decision": self.decision.to_dict() if self.decision else None,
             "sent_message_ids": list(self.sent_message_ids),
             "notes": list(self.notes),
+            "milestones": dict(self.milestones),
             "version": self.version,
         }
 
@@ -173,5 +182,6 @@ class CaseRecord:
             decision=ReviewDecision.from_dict(data["decision"]) if data.get("decision") else None,
             sent_message_ids=list(data.get("sent_message_ids", [])),
             notes=list(data.get("notes", [])),
+            milestones=dict(data.get("milestones", {})),
             version=int(data.get("version", 0)),
         )
