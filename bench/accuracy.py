@@ -36,7 +36,7 @@ from takedown.hashing.bank_index import BankIndex
 from takedown.hashing.bank_variants import RegistrationRefused, bank_items_for_image
 from takedown.hashing.fingerprint import ImageFingerprint, fingerprint_image_bytes
 from takedown.hashing.hamming import hamming_distances, pack_hex_hashes
-from takedown.hashing.image_hashes import MediaRejected
+from takedown.hashing.refusals import MediaRejected
 from takedown.model import BankItem
 
 if TYPE_CHECKING:

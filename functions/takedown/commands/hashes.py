@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from takedown.commands.media_files import LocalMediaError, read_media
-from takedown.hashing.image_hashes import MediaRejected
+from takedown.hashing.refusals import MediaRejected
 
 if TYPE_CHECKING:
     from pathlib import Path

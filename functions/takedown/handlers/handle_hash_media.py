@@ -19,7 +19,7 @@ from takedown.aws.workflow import start_case_execution
 from takedown.cases.record import CaseRecord, execution_name_for
 from takedown.config import Settings
 from takedown.hashing.detect import Detection, detect_media
-from takedown.hashing.image_hashes import MediaRejected
+from takedown.hashing.refusals import MediaRejected
 from takedown.model import Sighting
 from takedown.observability import logger, metrics, tracer
 

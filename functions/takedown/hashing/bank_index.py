@@ -57,6 +57,7 @@ FORMAT_VERSION: Final = 1
 HASH_BITS: Final[dict[str, int]] = {"pdq": 256, "phash": 64, "sha256": 256, "md5": 128}
 PERCEPTUAL_ALGORITHMS: Final = ("pdq", "phash")
 
+# The BankItem fields kept as string columns; each is also a field of _ItemTable, built and loaded by this list.
 _STRING_COLUMNS: Final = (
     "item_id",
     "bank",
@@ -590,14 +591,7 @@ class _ItemTable:
         exact_rows = [row for row, item in enumerate(items) if item.algorithm in EXACT_ALGORITHMS]
         return cls(
             count=len(items),
-            item_id=columns["item_id"],
-            bank=columns["bank"],
-            algorithm=columns["algorithm"],
-            case_ref=columns["case_ref"],
-            group_id=columns["group_id"],
-            variant=columns["variant"],
-            media_kind=columns["media_kind"],
-            added_at=columns["added_at"],
+            **columns,
             quality=np.array(
                 [_NO_QUALITY if item.quality is None else item.quality for item in items], dtype=np.int16
             ),
@@ -653,14 +647,7 @@ class _ItemTable:
         exact_rows = arrays["exact_rows"]
         table = cls(
             count=count,
-            item_id=columns["item_id"],
-            bank=columns["bank"],
-            algorithm=columns["algorithm"],
-            case_ref=columns["case_ref"],
-            group_id=columns["group_id"],
-            variant=columns["variant"],
-            media_kind=columns["media_kind"],
-            added_at=columns["added_at"],
+            **columns,
             quality=arrays["quality"],
             group=arrays["group"],
             hashes=hashes,

@@ -37,8 +37,8 @@ import imagehash
 import numpy as np
 from PIL import Image, ImageOps
 
-from takedown.hashing.image_hashes import MAX_PIXELS, MediaRejected
 from takedown.hashing.pdq import PdqInputError, pdq_dihedral_hashes
+from takedown.hashing.refusals import MAX_PIXELS, MediaRejected
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -47,7 +47,7 @@ Safety
   adds attack surface and nothing a crawler needs.
 * The decoder itself refuses frames far above ``max_pixels`` (FFmpeg's ``max_pixels`` option, also while
   probing), so a stream that lies about its size in the container header is stopped inside FFmpeg.
-* Everything a decoder raises on bad bytes becomes :class:`~takedown.hashing.image_hashes.MediaRejected`
+* Everything a decoder raises on bad bytes becomes :class:`~takedown.hashing.refusals.MediaRejected`
   (no frame at all) or a partial :class:`FrameSet` with ``truncated=True`` (some frames).
 
 Reason codes: ``type:unsupported``, ``codec:unsupported``, ``video:no-stream``, ``pixels:exceeded``,
@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 from PIL import Image
 
-from takedown.hashing.image_hashes import MediaRejected
+from takedown.hashing.refusals import MediaRejected
 
 if TYPE_CHECKING:
     from collections.abc import Callable

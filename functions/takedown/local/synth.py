@@ -10,13 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONFIG = REPO_ROOT / "config" / "deployment.json"
 CACHE_DIR = REPO_ROOT / ".takedown" / "synth"
+# Each entry holds the staged function code and layers (hundreds of MB): keep the most recently used few. An entry
+# used in the last few minutes is never removed, since another process (a parallel test run) may be reading it.
+CACHE_KEEP = 6
+CACHE_GRACE_SECONDS = 15 * 60
 
 
 class SynthError(RuntimeError):
@@ -73,4 +79,25 @@ def synthesize(
         )
         if done.returncode != 0 or not template_path.exists():
             raise SynthError(f"cdk synth failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    os.utime(outdir)  # marks the entry as used, for pruning
+    prune_cache(CACHE_DIR)
     return json.loads(template_path.read_text(encoding="utf-8")), outdir
+
+
+def prune_cache(cache_dir: Path, *, keep: int = CACHE_KEEP, now: float | None = None) -> list[Path]:
+    """Remove all but the ``keep`` most recently used entries, sparing any used in the last 15 minutes.
+
+    Returns the removed folders.
+    """
+    if not cache_dir.is_dir():
+        return []
+    current = time.time() if now is None else now
+    entries = sorted(
+        (p for p in cache_dir.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    removed = []
+    for entry in entries[keep:]:
+        if current - entry.stat().st_mtime > CACHE_GRACE_SECONDS:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed

@@ -21,8 +21,8 @@ from takedown.hashing.fingerprint import (
     to_displayed_rgb,
 )
 from takedown.hashing.hamming import hamming_distance_hex
-from takedown.hashing.image_hashes import MediaRejected
 from takedown.hashing.pdq import DIHEDRAL_TRANSPOSES, pdq_hash_image
+from takedown.hashing.refusals import MediaRejected
 
 from .corpus import make_scene, photo_like_images
 
