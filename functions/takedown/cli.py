@@ -77,6 +77,12 @@ def _match(args: argparse.Namespace) -> int:
     return match_files(args.paths, stack=args.stack)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from takedown.commands.report import run_report
+
+    return run_report(stack=args.stack, as_json=args.json, chart=args.chart)
+
+
 def _add_bank_commands(commands: Any) -> None:
     stack_help = "a deployed CloudFormation stack (default: the running local stack)"
     bank = commands.add_parser("bank", help="the centre's hash bank: only hashes leave this machine")
@@ -136,6 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--json", action="store_true", help="one JSON object per media item and per refusal")
     crawl.set_defaults(run=_crawl)
     _add_bank_commands(commands)
+    report = commands.add_parser(
+        "report", help="p50/p95 of each case interval, recipients' response times, chart"
+    )
+    report.add_argument("--stack", help="a deployed CloudFormation stack (default: the running local stack)")
+    report.add_argument("--json", action="store_true", help="one JSON document instead of tables")
+    report.add_argument(
+        "--chart",
+        type=Path,
+        default=Path("takedown-report.png"),
+        help="where to write the time-to-notice PNG",
+    )
+    report.set_defaults(run=_report)
     return parser
 
 

@@ -39,6 +39,27 @@ ENV_EVIDENCE_RETENTION_DAYS = "TAKEDOWN_EVIDENCE_RETENTION_DAYS"
 ENV_PLATFORMS_FILE = "TAKEDOWN_PLATFORMS_FILE"
 ENV_RDAP_IP_URLS = "TAKEDOWN_RDAP_IP_URLS"  # comma-separated base URLs
 ENV_RDAP_DOMAIN_URLS = "TAKEDOWN_RDAP_DOMAIN_URLS"  # JSON object: top-level domain or "*" -> base URL
+ENV_APPROVAL_TIMEOUT_HOURS = "TAKEDOWN_APPROVAL_TIMEOUT_HOURS"  # the approval task's timeout
+ENV_REVIEW_REMINDER_HOURS = "TAKEDOWN_REVIEW_REMINDER_HOURS"  # remind this long before the timeout
+# "true": free text in notices (page titles, reviewers' notes) goes to Amazon Translate
+ENV_TRANSLATE_FREE_TEXT = "TAKEDOWN_TRANSLATE_FREE_TEXT"
+
+# The sparse index of the cases table that holds pending reviews only (reminders, the reviewer's list).
+PENDING_REVIEWS_INDEX = "PendingReviews"
+PENDING_PARTITION_ATTRIBUTE = "pending_pk"
+PENDING_DUE_ATTRIBUTE = "pending_due"  # Unix seconds when the approval times out
+
+# After a notice: hours between re-checks, hours between notices to the same recipient, intervals per rung.
+ENV_RECHECK_INTERVAL_HOURS = "TAKEDOWN_RECHECK_INTERVAL_HOURS"
+ENV_FOLLOW_UP_INTERVAL_HOURS = "TAKEDOWN_FOLLOW_UP_INTERVAL_HOURS"
+ENV_ESCALATE_AFTER_INTERVALS = "TAKEDOWN_ESCALATE_AFTER_INTERVALS"
+ENV_FOLLOW_UP_POLICY = "TAKEDOWN_FOLLOW_UP_POLICY"  # "review" | "auto-same-recipient"
+ENV_OFFICER_IN_CHARGE = "TAKEDOWN_OFFICER_IN_CHARGE"  # told when a case exhausts the escalation ladder
+
+# The sparse index of the cases table that holds the cases due for a re-check (see takedown.aws.recheck_queue).
+RECHECK_DUE_INDEX = "RecheckDue"
+RECHECK_PARTITION_ATTRIBUTE = "due_pk"
+RECHECK_DUE_ATTRIBUTE = "due_at"  # ISO 8601 UTC: sorts as time
 
 # CloudFormation output keys of the stack: the CLI finds a deployment's resources by them.
 OUTPUT_EVIDENCE_BUCKET = "EvidenceBucketName"
@@ -48,6 +69,8 @@ OUTPUT_CRAWL_TABLE = "CrawlTableName"
 OUTPUT_CRAWL_QUEUE_URL = "CrawlQueueUrl"
 OUTPUT_STATE_MACHINE_ARN = "StateMachineArn"
 OUTPUT_REVIEW_API_URL = "ReviewApiUrl"
+OUTPUT_REVIEWER_POOL_ID = "ReviewerPoolId"
+OUTPUT_REVIEWER_POOL_CLIENT_ID = "ReviewerPoolClientId"
 
 # Where the templates live in a checkout: <repo>/templates, beside functions/.
 _CHECKOUT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -111,6 +134,14 @@ class Settings:
     platforms_file: str
     rdap_ip_urls: tuple[str, ...]
     rdap_domain_urls: dict[str, str]
+    approval_timeout_hours: int
+    review_reminder_hours: int
+    translate_free_text: bool
+    recheck_interval_hours: int
+    follow_up_interval_hours: int
+    escalate_after_intervals: int
+    follow_up_policy: str
+    officer_in_charge: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -139,6 +170,14 @@ class Settings:
             platforms_file=env(ENV_PLATFORMS_FILE, ""),
             rdap_ip_urls=tuple(u.strip() for u in env(ENV_RDAP_IP_URLS, "").split(",") if u.strip()),
             rdap_domain_urls=dict(json.loads(env(ENV_RDAP_DOMAIN_URLS, "") or "{}")),
+            approval_timeout_hours=int(env(ENV_APPROVAL_TIMEOUT_HOURS, "72")),
+            review_reminder_hours=int(env(ENV_REVIEW_REMINDER_HOURS, "12")),
+            translate_free_text=env(ENV_TRANSLATE_FREE_TEXT, "").strip().lower() == "true",
+            recheck_interval_hours=int(env(ENV_RECHECK_INTERVAL_HOURS, "24")),
+            follow_up_interval_hours=int(env(ENV_FOLLOW_UP_INTERVAL_HOURS, "24")),
+            escalate_after_intervals=int(env(ENV_ESCALATE_AFTER_INTERVALS, "3")),
+            follow_up_policy=env(ENV_FOLLOW_UP_POLICY, "review"),
+            officer_in_charge=env(ENV_OFFICER_IN_CHARGE, ""),
         )
 
 

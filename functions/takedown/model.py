@@ -75,9 +75,13 @@ class CaseStatus(enum.StrEnum):
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
-    SENT = "SENT"
+    SENT = "SENT"  # a notice (first or follow-up) went out; the case is re-checked on a schedule
     SEND_FAILED = "SEND_FAILED"
     FAILED = "FAILED"  # a step failed after its retries; the error is on the timeline
+    # After the first notice a case is monitored until the content is gone (see takedown.cases.follow_up).
+    MONITORING = "MONITORING"  # re-checked; the last follow-up was not sent (declined, expired or failed)
+    REMOVED = "REMOVED"  # two consecutive checks found the content gone
+    LADDER_EXHAUSTED = "LADDER_EXHAUSTED"  # every rung was notified and it is still up: the officer decides
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,37 @@ class Recipient(_Record):
     # A recipient reachable only (or also) through a web form: the form's URL. ``address`` is "" for a form-only
     # recipient; such a notice is handed to the reviewer to submit by hand and recorded when they do.
     contact_form_url: str = ""
+
+
+@dataclass(frozen=True)
+class FollowUpFacts(_Record):
+    """What a follow-up or escalation notice says about the notices before it (see ``NoticeFacts.follow_up``).
+
+    Only our own records: when the first notice went out and its message id, and when the content was last
+    seen online. Nothing about the person depicted, nothing about whom else we wrote to.
+    """
+
+    version: int  # this notice's version: 2 for the first follow-up
+    first_sent_at: str  # ISO 8601 UTC
+    first_message_id: str
+    still_online_at: str  # ISO 8601 UTC: the check that found the content still online
+    to_same_recipient: bool  # a reminder to the first notice's recipient, or an escalation to someone new
+
+
+@dataclass(frozen=True)
+class RelatedCase(_Record):
+    """Another case of the same registered original (a re-upload), as one case sees it.
+
+    ``notified`` and ``removed`` say what the other case had reached when the link was made: whether a notice
+    had gone out for it, and whether its removal had been confirmed.
+    """
+
+    case_id: str
+    page_url: str
+    linked_at: str  # ISO 8601 UTC
+    earlier: bool  # the other case was opened before this one
+    notified: bool = False
+    removed: bool = False
 
 
 @dataclass(frozen=True)

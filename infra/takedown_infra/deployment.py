@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 RemovalPolicyName = Literal["retain", "destroy"]
+FollowUpPolicyName = Literal["review", "auto-same-recipient"]
+FOLLOW_UP_POLICIES: tuple[str, ...] = ("review", "auto-same-recipient")
+# Re-check and follow-up intervals: at most 30 days.
+MAX_FOLLOW_UP_HOURS = 30 * 24
 REMOVAL_POLICIES: tuple[str, ...] = ("retain", "destroy")
 
 # The state machine's own timeout; the approval wait must end well inside it so the expiry branch can run.
@@ -22,6 +26,7 @@ STATE_MACHINE_TIMEOUT_HOURS = 30 * 24
 MAX_APPROVAL_TIMEOUT_HOURS = STATE_MACHINE_TIMEOUT_HOURS - 24
 # S3 Object Lock accepts a default retention of at most 100 years.
 MAX_RETENTION_DAYS = 36_500
+DEFAULT_REVIEW_REMINDER_HOURS = 12
 # pHash is 64 bits, so no Hamming distance is larger.
 MAX_PHASH_DISTANCE = 64
 
@@ -116,6 +121,24 @@ class DeploymentConfig:
     platforms_file: str = "config/platforms.json"
     rdap_ip_base_urls: tuple[str, ...] = ()
     rdap_domain_base_urls: tuple[tuple[str, str], ...] = ()  # (top-level domain or "*", base URL)
+    # Optional: who the CloudWatch alarms email (an SNS subscription; "" for none).
+    alarm_email: str = ""
+    # Optional: translate free text in notices (page titles, reviewers' notes) with Amazon Translate.
+    translate_free_text: bool = False
+    # Optional: reviewers sign in (Cognito user pool, MFA) to list their pending reviews at GET /reviews.
+    reviewer_sign_in: bool = True
+    # Optional: a pending review's reviewer is reminded once, this many hours before the approval times out.
+    review_reminder_hours: int = DEFAULT_REVIEW_REMINDER_HOURS
+    # Optional: after a notice, the case is re-checked every recheck_interval_hours; while the content is up, the
+    # same recipients get a follow-up every follow_up_interval_hours and the next rung of the ladder is notified
+    # after escalate_after_intervals of those. follow_up_policy "auto-same-recipient" lets a follow-up to
+    # recipients a reviewer approved go without a new review ("review": every notice is reviewed). The officer in
+    # charge (default: the first reviewer) is told when a case exhausts the ladder.
+    recheck_interval_hours: int = 24
+    follow_up_interval_hours: int = 24
+    escalate_after_intervals: int = 3
+    follow_up_policy: FollowUpPolicyName = "review"
+    officer_in_charge: str = ""
 
     @classmethod
     def load(cls, path: str | Path) -> DeploymentConfig:
@@ -181,6 +204,11 @@ class DeploymentConfig:
             else "config/platforms.json",
             rdap_ip_base_urls=_https_urls(source, document.get("rdap_ip_base_urls", []), "rdap_ip_base_urls"),
             rdap_domain_base_urls=_rdap_domains(source, document.get("rdap_domain_base_urls", {})),
+            alarm_email=_email(source, document, "alarm_email") if "alarm_email" in document else "",
+            translate_free_text=_boolean(source, document, "translate_free_text", default=False),
+            reviewer_sign_in=_boolean(source, document, "reviewer_sign_in", default=True),
+            review_reminder_hours=_reminder_hours(source, document),
+            **_follow_up_settings(source, document),
         )
 
 
@@ -199,6 +227,52 @@ def _rdap_domains(source: Path, value: object) -> tuple[tuple[str, str], ...]:
         raise _fail(source, key, 'must be an object of top-level domain (or "*") -> RDAP base URL')
     urls = _https_urls(source, list(value.values()), key)
     return tuple(zip((str(k).lower() for k in value), urls, strict=True))
+
+
+def _reminder_hours(source: Path, document: dict[str, Any]) -> int:
+    timeout = document.get("approval_timeout_hours")
+    if "review_reminder_hours" not in document:
+        # 12 hours before the deadline, or at the first round for a shorter approval window.
+        return (
+            min(DEFAULT_REVIEW_REMINDER_HOURS, timeout)
+            if isinstance(timeout, int)
+            else DEFAULT_REVIEW_REMINDER_HOURS
+        )
+    hours = _integer(source, document, "review_reminder_hours", 1, MAX_APPROVAL_TIMEOUT_HOURS)
+    if isinstance(timeout, int) and hours > timeout:
+        raise _fail(
+            source,
+            "review_reminder_hours",
+            f"must not exceed approval_timeout_hours ({timeout}), got {hours}",
+        )
+    return hours
+
+
+def _follow_up_settings(source: Path, document: dict[str, Any]) -> dict[str, Any]:
+    defaults = {"recheck_interval_hours": 24, "follow_up_interval_hours": 24, "escalate_after_intervals": 3}
+    settings: dict[str, Any] = {
+        key: _integer(source, document, key, 1, MAX_FOLLOW_UP_HOURS) if key in document else default
+        for key, default in defaults.items()
+    }
+    if "escalate_after_intervals" in document:
+        settings["escalate_after_intervals"] = _integer(source, document, "escalate_after_intervals", 1, 30)
+    policy = _text(source, document, "follow_up_policy") if "follow_up_policy" in document else "review"
+    if policy not in FOLLOW_UP_POLICIES:
+        raise _fail(
+            source, "follow_up_policy", f"must be one of {', '.join(FOLLOW_UP_POLICIES)}, got {policy!r}"
+        )
+    settings["follow_up_policy"] = policy
+    settings["officer_in_charge"] = (
+        _email(source, document, "officer_in_charge") if "officer_in_charge" in document else ""
+    )
+    return settings
+
+
+def _boolean(source: Path, document: dict[str, Any], key: str, *, default: bool) -> bool:
+    value = document.get(key, default)
+    if not isinstance(value, bool):
+        raise _fail(source, key, f"must be true or false, got {type(value).__name__}")
+    return value
 
 
 def _text(source: Path, document: dict[str, Any], key: str) -> str:

@@ -42,6 +42,22 @@ XRAY_REASON = (
     "resource-level permissions, so the Service Authorization Reference requires Resource '*' for them; no other "
     "action in this policy is granted on '*'."
 )
+TRANSLATE_REASON = (
+    "Holds xray:PutTraceSegments and xray:PutTelemetryRecords for tracing plus translate:TranslateText and "
+    "comprehend:DetectDominantLanguage, which the deployment enabled for free text in notices: the Service "
+    "Authorization Reference lists no required resource for either (Amazon Translate calls Comprehend for the "
+    "caller when a page did not say its language), so they are granted on '*' to the render function alone."
+)
+TABLE_INDEXES_REASON = (
+    "CDK's table grant includes the cases table's global secondary indexes (the sparse re-check index, and any "
+    "other index of that table), whose ARNs are <table ARN>/index/<name>; the wildcard stops at this one table's "
+    "indexes and adds no action beyond those granted on the table itself."
+)
+MAIL_FEEDBACK_DLQ_REASON = (
+    "This queue is itself the dead-letter queue of the mail events: the SNS subscription's redrive policy and "
+    "the feedback function's on-failure destination point at it, which cdk-nag does not recognise as a "
+    "dead-letter use; a dead-letter queue of a dead-letter queue would add nothing."
+)
 TASK_RESPONSE_REASON = (
     "Holds xray:PutTraceSegments and xray:PutTelemetryRecords for tracing plus states:SendTaskSuccess and "
     "states:SendTaskFailure. The Service Authorization Reference for AWS Step Functions lists no resource type "
@@ -107,15 +123,20 @@ class _BucketAccess:
 _BUCKET_ACCESS: dict[str, _BucketAccess] = {
     ids.CRAWL_PAGE_FUNCTION: _BucketAccess(writes=True, prefixes=("media", "video", "sightings", "captures")),
     ids.HASH_MEDIA_FUNCTION: _BucketAccess(
-        reads=True, deletes=True, prefixes=("media", "sightings", "captures", "bank-index")
+        reads=True,
+        deletes=True,
+        prefixes=("media", "sightings", "captures", "bank-index", "thumbnails"),
     ),
     ids.HASH_VIDEO_FUNCTION: _BucketAccess(
-        reads=True, deletes=True, prefixes=("video", "sightings", "captures", "bank-index")
+        reads=True,
+        deletes=True,
+        prefixes=("video", "sightings", "captures", "bank-index", "thumbnails"),
     ),
     ids.SCORE_MATCH_FUNCTION: _BucketAccess(reads=True, prefixes=("bank-index",)),
+    ids.RECHECK_CASES_FUNCTION: _BucketAccess(reads=True, prefixes=("bank-index",)),
     ids.BUILD_REPORT_FUNCTION: _BucketAccess(reads=True, writes=True, prefixes=("evidence", "captures")),
     ids.RESOLVE_RECIPIENTS_FUNCTION: _BucketAccess(reads=True, prefixes=("captures",)),
-    ids.REVIEW_API_FUNCTION: _BucketAccess(reads=True, prefixes=("evidence",)),
+    ids.REVIEW_API_FUNCTION: _BucketAccess(reads=True, prefixes=("evidence", "thumbnails")),
 }
 
 
@@ -136,6 +157,7 @@ def apply_suppressions(stack: TakedownStack) -> None:
         _suppress_function(stack, construct_id, function)
     _suppress_state_machine(stack)
     _suppress(stack, stack.approval.link_key_secret, "SMG4", LINK_KEY_ROTATION_REASON)
+    _suppress(stack, stack.notifications.feedback_dead_letter_queue, "SQS3", MAIL_FEEDBACK_DLQ_REASON)
     for method in stack.approval.review_methods:
         _suppress(stack, method, "APIG4", APIG4_REASON)
         _suppress(stack, method, "COG4", COG4_REASON)
@@ -161,7 +183,11 @@ def _suppress_function(stack: TakedownStack, construct_id: str, function: lambda
     policy = _default_policy(function.role)
     _suppress(stack, policy, "IAM5", KMS_REASON, ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"])
     star_reason = TASK_RESPONSE_REASON if construct_id == ids.REVIEW_API_FUNCTION else XRAY_REASON
+    if construct_id == ids.RENDER_NOTICE_LOCALE_FUNCTION and stack.config.translate_free_text:
+        star_reason = TRANSLATE_REASON
     _suppress(stack, policy, "IAM5", star_reason, ["Resource::*"])
+    cases_table = _logical_id(stack, stack.storage.cases_table)
+    _suppress(stack, policy, "IAM5", TABLE_INDEXES_REASON, [f"Resource::<{cases_table}.Arn>/index/*"])
     access = _BUCKET_ACCESS.get(construct_id)
     if access is None:
         return

@@ -6,12 +6,16 @@ Shape (each box is a construct in ``takedown_infra.constructs``)::
     Layers         base (powertools, jinja2, requests, babel), imaging (pillow, numpy, imagehash, ...),
                    video (PyAV, numpy, pillow), config (templates + sources.json, staged at synth time into
                    build/config-layer)
-    Notifications  SES identity, configuration set, bounce/complaint topic
-    Approval       review-link secret, ReviewApiFunction, ReviewApi (REST, WAF), the only SendTask* grant
+    Notifications  SES identity, configuration set, mail events topic -> MailFeedbackFunction (+ DLQ)
+    Approval       review-link secret, ReviewApiFunction, ReviewApi (REST, WAF), the only SendTask* grant;
+                   RemindReviewersFunction (hourly); reviewers' Cognito pool guarding GET /reviews (optional)
     Workflow       Score ... SendNotice functions and the STANDARD state machine (waitForTaskToken approval)
     Hashing        HashMediaFunction on S3 ObjectCreated under media/, HashVideoFunction under video/;
                    both start executions
     Crawl          schedule -> DispatchCrawlFunction -> SQS (+DLQ) -> CrawlPageFunction -> media/, video/ in S3
+    FollowUp       hourly schedule -> RecheckCasesFunction: re-checks notified cases, starts follow-up notices
+    Monitoring     CloudWatch dashboard; alarms (every DLQ, failed executions, bounce rate, reviews near timeout)
+                   to an encrypted SNS topic, optionally emailed to ``alarm_email``
 
 Every function runs python3.12 on x86_64 from the ``functions/`` folder, with its own role, log group and
 X-Ray tracing, and gets the environment variables named in ``takedown.config``. Deployment settings come
@@ -29,15 +33,23 @@ from takedown import config as runtime
 from takedown_infra import ids
 from takedown_infra.config_layer import RUNTIME_SOURCES_FILE, RUNTIME_TEMPLATES_DIR, stage_config_layer
 from takedown_infra.constructs.approval import ApprovalApiConstruct
-from takedown_infra.constructs.crawl import CrawlConstruct
+from takedown_infra.constructs.crawl import CrawlConstruct, source_secret_refs
+from takedown_infra.constructs.follow_up import FollowUpConstruct
 from takedown_infra.constructs.hashing import HashingConstruct
 from takedown_infra.constructs.layers import LayersConstruct
+from takedown_infra.constructs.monitoring import (
+    MonitoredResources,
+    MonitoringConstruct,
+    find_dead_letter_queues,
+)
 from takedown_infra.constructs.notifications import NotificationsConstruct
 from takedown_infra.constructs.python_function import FunctionDefaults, functions_code
 from takedown_infra.constructs.storage import StorageConstruct, removal_policy_of
+from takedown_infra.constructs.translation import configure_free_text_translation
 from takedown_infra.constructs.workflow import WorkflowConstruct
 
 if TYPE_CHECKING:
+    from aws_cdk import RemovalPolicy
     from aws_cdk import aws_lambda as lambda_
     from constructs import Construct
 
@@ -126,10 +138,22 @@ class TakedownStack(Stack):
         ]
 
         self.notifications = NotificationsConstruct(
-            self, ids.NOTIFICATIONS, config=config, removal_policy=removal_policy
+            self,
+            ids.NOTIFICATIONS,
+            config=config,
+            removal_policy=removal_policy,
+            defaults=defaults,
+            layers=common_layers,
+            storage=self.storage,
         )
         self.approval = ApprovalApiConstruct(
-            self, ids.APPROVAL, defaults=defaults, layers=common_layers, storage=self.storage
+            self,
+            ids.APPROVAL,
+            config=config,
+            defaults=defaults,
+            layers=common_layers,
+            storage=self.storage,
+            notifications=self.notifications,
         )
         self.workflow = WorkflowConstruct(
             self,
@@ -141,6 +165,10 @@ class TakedownStack(Stack):
             notifications=self.notifications,
             approval=self.approval,
         )
+        # The review's deadline (the approval task's timeout) is stored with it, for the reminder and the list.
+        self.workflow.request_approval.add_environment(
+            runtime.ENV_APPROVAL_TIMEOUT_HOURS, str(config.approval_timeout_hours)
+        )
         self.hashing = HashingConstruct(
             self,
             ids.HASHING,
@@ -151,7 +179,24 @@ class TakedownStack(Stack):
             state_machine=self.workflow.state_machine,
         )
         self.crawl = CrawlConstruct(
-            self, ids.CRAWL, config=config, defaults=defaults, layers=common_layers, storage=self.storage
+            self,
+            ids.CRAWL,
+            config=config,
+            defaults=defaults,
+            layers=common_layers,
+            storage=self.storage,
+            secret_refs=source_secret_refs(resolve_repo_path(repo_root, config.sources_file)),
+        )
+        # Re-fetched images are hashed again, so the re-check runs with the imaging layer.
+        self.follow_up = FollowUpConstruct(
+            self,
+            ids.FOLLOW_UP,
+            config=config,
+            defaults=defaults,
+            layers=imaging_layers,
+            storage=self.storage,
+            notifications=self.notifications,
+            state_machine=self.workflow.state_machine,
         )
         self.functions: dict[str, lambda_.Function] = {
             ids.DISPATCH_CRAWL_FUNCTION: self.crawl.dispatcher,
@@ -159,9 +204,34 @@ class TakedownStack(Stack):
             ids.HASH_MEDIA_FUNCTION: self.hashing.media_function,
             ids.HASH_VIDEO_FUNCTION: self.hashing.video_function,
             ids.REVIEW_API_FUNCTION: self.approval.review_function,
+            ids.REMIND_REVIEWERS_FUNCTION: self.approval.reminder_function,
             **self.workflow.functions,
+            ids.RECHECK_CASES_FUNCTION: self.follow_up.recheck_function,
+            ids.MAIL_FEEDBACK_FUNCTION: self.notifications.feedback_function,
         }
+        configure_free_text_translation(
+            self.workflow.render_notice_locale, enabled=config.translate_free_text
+        )
+        self._add_monitoring(removal_policy)
         self._add_outputs()
+
+    def _add_monitoring(self, removal_policy: RemovalPolicy) -> None:
+        """Dashboard and alarms. Created after every other construct: it finds the dead-letter queues by walking
+        the stack, so a queue added after this call would have no alarm (the infra tests check there is none)."""
+        self.monitoring = MonitoringConstruct(
+            self,
+            ids.MONITORING,
+            resources=MonitoredResources(
+                functions=self.functions,
+                state_machine=self.workflow.state_machine,
+                work_queues={ids.CRAWL_QUEUE: self.crawl.queue},
+                dead_letter_queues=find_dead_letter_queues(self),
+            ),
+            namespace=POWERTOOLS_METRICS_NAMESPACE,
+            service=POWERTOOLS_SERVICE_NAME,
+            alarm_email=self.config.alarm_email,
+            removal_policy=removal_policy,
+        )
 
     def _shared_environment(self) -> dict[str, str]:
         """Variables every function gets: the settings ``Settings.from_env`` requires, plain deployment

@@ -57,7 +57,8 @@ def test_reviewer_edits_the_draft_and_the_sent_notice_carries_the_edit(
     assert navigation.value is not None and navigation.value.status == 200
     message = page.locator("#message")
     assert message.get_attribute("role") == "status"
-    assert "approved" in message.inner_text()
+    assert message.get_attribute("data-message") == "approved"
+    assert "승인되었습니다" in message.inner_text()  # the browser asked for Korean
 
     # AND the notice SES sends to the recipient carries the edit
     assert local.wait_for(lambda: cases.require(case_id).status is CaseStatus.SENT, timeout=60)
@@ -106,3 +107,56 @@ def test_opening_the_link_changes_nothing_and_a_tampered_link_is_refused(
     assert "HTTP 403" in message.inner_text()
     assert page.locator("#review-form").count() == 0
     assert (cases.require(case_id), len(cases.events(case_id))) == before
+
+
+def test_reviewer_switches_to_english_reveals_the_thumbnail_and_chooses_the_recipient(
+    local: LocalEnvironment, case_under_review: CaseUnderReview, phone: BrowserContext
+) -> None:
+    # GIVEN a case waiting for review with more than one discovered recipient, opened in a Korean browser
+    case_id, cases = case_under_review.case_id, case_under_review.cases
+    discovered = [r.address for r in cases.require(case_id).recipients if r.address]
+    assert len(discovered) >= 2
+    page = phone.new_page()
+    opened = page.goto(case_under_review.link)
+    assert opened is not None and opened.status == 200
+    assert page.locator("html").get_attribute("lang") == "ko"
+    assert page.locator("#approve").inner_text() == "승인 후 발송"
+
+    # WHEN the reviewer switches the interface to English
+    page.locator("#lang-en").click()
+    page.wait_for_load_state()
+    # THEN the same review speaks English, and still shows no picture
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("#approve").inner_text() == "Approve and send"
+    assert page.locator("img").count() == 0
+
+    # WHEN they ask for the thumbnail
+    with page.expect_navigation():
+        page.locator("#thumbnail-button").click()
+    # THEN it is shown blurred, until they click it; the request is on the timeline with who made it
+    image = page.locator("#thumbnail-image")
+    assert image.is_visible()
+    assert "blur" in image.evaluate("element => getComputedStyle(element).filter")
+    page.locator("label[for=thumbnail-reveal]").click()
+    assert "blur" not in image.evaluate("element => getComputedStyle(element).filter")
+    shown = [e for e in cases.events(case_id) if e.stage == "thumbnail-shown"]
+    assert [e.detail["reviewer"] for e in shown] == [
+        cases.get_review(cases.require(case_id).review_id).reviewer
+    ]  # type: ignore[union-attr]
+    assert page.locator("html").get_attribute("lang") == "en"
+
+    # WHEN they send the notice to the second recipient instead of the first
+    first, second = page.locator("#recipient-0"), page.locator("#recipient-1")
+    assert first.is_checked() and not second.is_checked()
+    first.uncheck()
+    second.check()
+    with page.expect_navigation() as navigation:
+        page.locator("#approve").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("#message").get_attribute("data-message") == "approved"
+
+    # THEN SES sends the notice to that recipient alone
+    assert local.wait_for(lambda: cases.require(case_id).status is CaseStatus.SENT, timeout=60)
+    chosen = discovered[1]
+    notices = [m for m in sent_mail() if set(m.destinations) & set(discovered)]
+    assert len(notices) == 1 and set(notices[0].destinations) == {chosen}

@@ -1,15 +1,28 @@
-"""The approval API (routes, stage, validation, firewall) and the SES pieces."""
+"""The approval API (routes, stage, validation, firewall, reviewer sign-in), the reminder, the review
+thumbnails and the pending-reviews index, and the SES pieces."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from takedown import config as runtime
 from takedown_infra import ids
-from tests.infra.template_reading import logical_id, render_intrinsics, resources_of_type
+from tests.infra.template_reading import (
+    actions_of,
+    logical_id,
+    object_prefixes_allowed,
+    render_intrinsics,
+    resources_of_type,
+    role_policy_statements,
+)
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from takedown_infra.deployment import DeploymentConfig
     from tests.infra.conftest import SynthesizedStack
 
 SIGNED_LINK_PARAMETERS = {
@@ -195,3 +208,145 @@ def test_mail_events_topic_is_encrypted_and_ssl_only(synthesized: SynthesizedSta
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         for s in policies[0]
     )
+
+
+# --- reviewer sign-in, reminder, thumbnails, pending index -----------------------------------------------------
+
+
+def test_only_the_list_route_needs_a_signed_in_reviewer(synthesized: SynthesizedStack) -> None:
+    # GIVEN the routes and the API's authorizers
+    methods = methods_by_route(synthesized)
+    authorizers = resources_of_type(synthesized.resources, "AWS::ApiGateway::Authorizer")
+    pool = synthesized.stack.approval.reviewer_pool
+    assert pool is not None
+
+    # THEN GET /reviews goes through the Cognito authorizer of the reviewer pool, reading the Authorization header
+    listing = methods[("GET", "/reviews")]
+    assert listing["AuthorizationType"] == "COGNITO_USER_POOLS"
+    [(authorizer_id, authorizer)] = authorizers.items()
+    assert listing["AuthorizerId"] == {"Ref": authorizer_id}
+    assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
+    assert authorizer["Properties"]["ProviderARNs"] == [{"Fn::GetAtt": [logical_id(pool), "Arn"]}]
+    assert authorizer["Properties"]["IdentitySource"] == "method.request.header.Authorization"
+    # AND the signed-link routes keep the link as their only credential
+    for verb in ("GET", "POST"):
+        assert methods[(verb, "/reviews/{review_id}")]["AuthorizationType"] == "NONE"
+
+
+def test_reviewers_sign_in_with_mfa_to_a_closed_pool(synthesized: SynthesizedStack) -> None:
+    # GIVEN the reviewer pool, its client and its users
+    approval = synthesized.stack.approval
+    assert approval.reviewer_pool is not None and approval.reviewer_pool_client is not None
+    pool = synthesized.resources[logical_id(approval.reviewer_pool)]["Properties"]
+    client = synthesized.resources[logical_id(approval.reviewer_pool_client)]["Properties"]
+    users = resources_of_type(synthesized.resources, "AWS::Cognito::UserPoolUser").values()
+
+    # THEN nobody signs themselves up, every sign-in needs an authenticator app, and passwords are strong
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    assert (pool["MfaConfiguration"], pool["EnabledMfas"]) == ("ON", ["SOFTWARE_TOKEN_MFA"])
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 14
+    assert all(
+        policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")
+    )
+    assert pool["UserPoolTier"] == "PLUS"
+    # AND the app client has no secret, signs in by SRP only, with short-lived tokens and no hosted redirect
+    assert client["GenerateSecret"] is False
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert "AllowedOAuthFlows" not in client and "CallbackURLs" not in client
+    assert (client["IdTokenValidity"], client["TokenValidityUnits"]["IdToken"]) == (60, "minutes")
+    # AND the users are exactly the configured reviewers, their addresses verified
+    assert sorted(u["Properties"]["Username"] for u in users) == sorted(synthesized.config.reviewers)
+    assert all(
+        {"Name": "email_verified", "Value": "true"} in u["Properties"]["UserAttributes"] for u in users
+    )
+    # AND the deployment can find the pool and the client
+    assert synthesized.outputs[ids.OUTPUT_REVIEWER_POOL_ID]["Value"] == {
+        "Ref": logical_id(approval.reviewer_pool)
+    }
+    assert synthesized.outputs[ids.OUTPUT_REVIEWER_POOL_CLIENT_ID]["Value"] == {
+        "Ref": logical_id(approval.reviewer_pool_client)
+    }
+
+
+def test_the_reminder_runs_hourly_with_only_what_it_needs(synthesized: SynthesizedStack) -> None:
+    # GIVEN the reminder function, its schedule and its role
+    function = synthesized.stack.functions[ids.REMIND_REVIEWERS_FUNCTION]
+    function_id = logical_id(function)
+    rules = [
+        r["Properties"]
+        for r in resources_of_type(synthesized.resources, "AWS::Events::Rule").values()
+        if any(function_id in str(t["Arn"]) for t in r["Properties"].get("Targets", []))
+    ]
+    assert function.role is not None
+    role = logical_id(function.role)
+
+    # THEN one rule runs it every hour
+    assert [r["ScheduleExpression"] for r in rules] == ["rate(1 hour)"]
+    # AND it may read and update the cases table (and its indexes), read the link key and send mail; nothing else
+    actions = {a for s in role_policy_statements(synthesized.resources, role) for a in actions_of(s)}
+    assert {
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+        "ses:SendEmail",
+    } <= actions
+    assert not {a for a in actions if a.startswith(("s3:", "states:"))}
+    variables = synthesized.resources[function_id]["Properties"]["Environment"]["Variables"]
+    assert variables[runtime.ENV_REVIEW_REMINDER_HOURS] == str(synthesized.config.review_reminder_hours)
+
+
+def test_the_review_function_reads_thumbnails_and_reports_but_never_media(
+    synthesized: SynthesizedStack,
+) -> None:
+    # GIVEN the review function's object reads, and the hashing functions' thumbnail writes
+    bucket = logical_id(synthesized.stack.storage.evidence_bucket)
+    review_role = synthesized.stack.functions[ids.REVIEW_API_FUNCTION].role
+    assert review_role is not None
+    reads = object_prefixes_allowed(synthesized.resources, logical_id(review_role), bucket, "s3:GetObject")
+    # THEN the review function reads evidence reports and thumbnails only
+    assert reads == {"evidence/", "thumbnails/"}
+    # AND each hashing function may write thumbnails
+    for construct_id in (ids.HASH_MEDIA_FUNCTION, ids.HASH_VIDEO_FUNCTION):
+        role = synthesized.stack.functions[construct_id].role
+        assert role is not None
+        writes = object_prefixes_allowed(synthesized.resources, logical_id(role), bucket, "s3:PutObject")
+        assert "thumbnails/" in writes
+
+
+def test_thumbnails_expire_and_the_pending_index_holds_no_token(synthesized: SynthesizedStack) -> None:
+    # GIVEN the evidence bucket's lifecycle and the cases table's indexes
+    storage = synthesized.stack.storage
+    rules = synthesized.resources[logical_id(storage.evidence_bucket)]["Properties"]["LifecycleConfiguration"]
+    table = synthesized.resources[logical_id(storage.cases_table)]["Properties"]
+    # THEN thumbnails go after 30 days (no review outlives the state machine's timeout)
+    [thumbnails] = [r for r in rules["Rules"] if r.get("Prefix") == "thumbnails/"]
+    assert (thumbnails["ExpirationInDays"], thumbnails["Status"]) == (30, "Enabled")
+    # AND the pending-reviews index is keyed by deadline and projects no task token and no decision
+    [index] = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == runtime.PENDING_REVIEWS_INDEX]
+    assert index["KeySchema"] == [
+        {"AttributeName": runtime.PENDING_PARTITION_ATTRIBUTE, "KeyType": "HASH"},
+        {"AttributeName": runtime.PENDING_DUE_ATTRIBUTE, "KeyType": "RANGE"},
+    ]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert not {"task_token", "decision"} & set(index["Projection"]["NonKeyAttributes"])
+
+
+def test_without_sign_in_the_list_route_has_no_pool_and_stays_nag_clean(
+    example_config: DeploymentConfig, tmp_path: Path
+) -> None:
+    # GIVEN the stack of a deployment that turns reviewer sign-in off
+    from aws_cdk.assertions import Annotations, Match, Template
+
+    from tests.infra.conftest import build_stack
+
+    _, stack = build_stack(replace(example_config, reviewer_sign_in=False), tmp_path)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    # THEN there is no user pool and no authorizer, and cdk-nag reports nothing unsuppressed
+    assert resources_of_type(resources, "AWS::Cognito::UserPool") == {}
+    assert resources_of_type(resources, "AWS::ApiGateway::Authorizer") == {}
+    assert stack.approval.list_method in stack.approval.review_methods
+    errors = Annotations.from_stack(stack).find_error(
+        "/Takedown/Approval/*", Match.string_like_regexp("AwsSolutions-.*")
+    )
+    assert [f"{e.id}: {e.entry.data}" for e in errors] == []

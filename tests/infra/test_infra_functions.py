@@ -1,4 +1,4 @@
-"""The thirteen Lambda functions: handlers, runtime, sizing, logs, layers, environment and triggers."""
+"""Every Lambda function of the stack: handlers, runtime, sizing, logs, layers, environment and triggers."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ EXPECTED_FUNCTIONS: dict[str, tuple[str, int, int, tuple[str, ...]]] = {
     ids.REVIEW_API_FUNCTION: ("handle_review_http", 15, 256, ("base", "config")),
     ids.SEND_NOTICE_FUNCTION: ("handle_send_notice", 30, 256, ("base", "config")),
     ids.CLOSE_CASE_FUNCTION: ("handle_close_case", 30, 256, ("base", "config")),
+    # Re-fetched images are hashed again: the imaging layer.
+    ids.RECHECK_CASES_FUNCTION: ("handle_recheck_cases", 600, 1024, ("base", "imaging", "config")),
+    ids.REMIND_REVIEWERS_FUNCTION: ("handle_remind_reviewers", 60, 256, ("base", "config")),
+    ids.MAIL_FEEDBACK_FUNCTION: ("handle_mail_feedback", 30, 256, ("base", "config")),
 }
 
 SHARED_ENVIRONMENT = {
@@ -46,25 +50,46 @@ SHARED_ENVIRONMENT = {
     runtime.ENV_MAX_MEDIA_BYTES,
     runtime.ENV_EVIDENCE_RETENTION_DAYS,
 }
+FOLLOW_UP_ENVIRONMENT = {
+    runtime.ENV_RECHECK_INTERVAL_HOURS,
+    runtime.ENV_FOLLOW_UP_INTERVAL_HOURS,
+    runtime.ENV_ESCALATE_AFTER_INTERVALS,
+    runtime.ENV_FOLLOW_UP_POLICY,
+}
+# What a function that emails a signed review link needs (the review function for a hand-over, the reminder).
+REVIEW_LINK_ENVIRONMENT = {
+    runtime.ENV_LINK_KEY_SECRET,
+    runtime.ENV_LINK_TTL_HOURS,
+    runtime.ENV_REVIEW_BASE_URL,
+    runtime.ENV_CONFIGURATION_SET,
+}
 EXTRA_ENVIRONMENT: dict[str, set[str]] = {
     ids.DISPATCH_CRAWL_FUNCTION: {runtime.ENV_CRAWL_QUEUE_URL},
-    ids.CRAWL_PAGE_FUNCTION: {runtime.ENV_CRAWL_QUEUE_URL, runtime.ENV_CRAWL_TABLE},
+    ids.CRAWL_PAGE_FUNCTION: {runtime.ENV_CRAWL_QUEUE_URL, runtime.ENV_CRAWL_TABLE, runtime.ENV_RDAP_IP_URLS},
     ids.HASH_MEDIA_FUNCTION: {runtime.ENV_CRAWL_TABLE, runtime.ENV_STATE_MACHINE_ARN},
     ids.HASH_VIDEO_FUNCTION: {runtime.ENV_CRAWL_TABLE, runtime.ENV_STATE_MACHINE_ARN},
+    ids.RENDER_NOTICE_LOCALE_FUNCTION: {runtime.ENV_TRANSLATE_FREE_TEXT},
     ids.REQUEST_APPROVAL_FUNCTION: {
         runtime.ENV_REVIEWERS,
-        runtime.ENV_REVIEW_BASE_URL,
-        runtime.ENV_LINK_KEY_SECRET,
-        runtime.ENV_LINK_TTL_HOURS,
-        runtime.ENV_CONFIGURATION_SET,
+        *REVIEW_LINK_ENVIRONMENT,
+        runtime.ENV_APPROVAL_TIMEOUT_HOURS,
     },
-    ids.REVIEW_API_FUNCTION: {runtime.ENV_LINK_KEY_SECRET},
+    # The reviewers: whom a review may be handed to, and who may see the list of pending reviews.
+    ids.REVIEW_API_FUNCTION: {runtime.ENV_REVIEWERS, *REVIEW_LINK_ENVIRONMENT},
+    ids.REMIND_REVIEWERS_FUNCTION: {runtime.ENV_REVIEW_REMINDER_HOURS, *REVIEW_LINK_ENVIRONMENT},
     ids.RESOLVE_RECIPIENTS_FUNCTION: {
         runtime.ENV_PLATFORMS_FILE,
         runtime.ENV_RDAP_IP_URLS,
         runtime.ENV_RDAP_DOMAIN_URLS,
     },
-    ids.SEND_NOTICE_FUNCTION: {runtime.ENV_CONFIGURATION_SET},
+    ids.SEND_NOTICE_FUNCTION: {runtime.ENV_CONFIGURATION_SET, *FOLLOW_UP_ENVIRONMENT},
+    ids.CLOSE_CASE_FUNCTION: FOLLOW_UP_ENVIRONMENT,
+    ids.RECHECK_CASES_FUNCTION: {
+        runtime.ENV_STATE_MACHINE_ARN,
+        runtime.ENV_CONFIGURATION_SET,
+        runtime.ENV_OFFICER_IN_CHARGE,
+        *FOLLOW_UP_ENVIRONMENT,
+    },
 }
 
 
@@ -80,13 +105,12 @@ def environment_of(synthesized: SynthesizedStack, construct_id: str) -> dict[str
     return variables
 
 
-def test_the_stack_has_exactly_the_thirteen_functions(synthesized: SynthesizedStack) -> None:
+def test_the_stack_has_exactly_the_expected_functions(synthesized: SynthesizedStack) -> None:
     # GIVEN the stack's own functions and every function in the template
     own = {logical_id(f) for f in synthesized.stack.functions.values()}
     in_template = set(resources_of_type(synthesized.resources, "AWS::Lambda::Function"))
 
-    # THEN the thirteen are there, and the only other one is CDK's bucket-notification handler
-    assert len(EXPECTED_FUNCTIONS) == 13
+    # THEN the expected ones are there, and the only other one is CDK's bucket-notification handler
     assert set(synthesized.stack.functions) == set(EXPECTED_FUNCTIONS) == set(ids.ALL_FUNCTIONS)
     assert own <= in_template
     assert [lid for lid in in_template - own if not lid.startswith("BucketNotificationsHandler")] == []
@@ -263,8 +287,13 @@ def test_crawl_worker_reads_the_queue_in_batches_of_five(synthesized: Synthesize
 
 
 def test_schedule_starts_the_dispatcher(synthesized: SynthesizedStack) -> None:
-    # GIVEN the event rules
-    rules = list(resources_of_type(synthesized.resources, "AWS::Events::Rule").values())
+    # GIVEN the event rules that invoke the dispatcher
+    dispatcher = {"Fn::GetAtt": [logical_id(synthesized.stack.crawl.dispatcher), "Arn"]}
+    rules = [
+        r
+        for r in resources_of_type(synthesized.resources, "AWS::Events::Rule").values()
+        if any(target["Arn"] == dispatcher for target in r["Properties"]["Targets"])
+    ]
 
     # THEN one rule runs the dispatcher on the deployment's schedule
     assert len(rules) == 1

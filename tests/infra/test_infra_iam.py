@@ -49,13 +49,14 @@ EXPECTED_OBJECT_ACCESS: dict[str, dict[str, set[str]]] = {
         "s3:GetObject": {"media/", "sightings/", "bank-index/"},
         "s3:DeleteObject": {"media/"},
         "s3:PutObjectRetention": {"media/", "sightings/", "captures/"},
-        "s3:PutObject": set(),
+        # The reviewer's thumbnail of a candidate: a plain put, never a retention (thumbnails are not evidence).
+        "s3:PutObject": {"thumbnails/"},
     },
     ids.HASH_VIDEO_FUNCTION: {
         "s3:GetObject": {"video/", "sightings/", "bank-index/"},
         "s3:DeleteObject": {"video/"},
         "s3:PutObjectRetention": {"video/", "sightings/", "captures/"},
-        "s3:PutObject": set(),
+        "s3:PutObject": {"thumbnails/"},
     },
     ids.SCORE_MATCH_FUNCTION: {
         "s3:GetObject": {"bank-index/"},
@@ -70,12 +71,28 @@ EXPECTED_OBJECT_ACCESS: dict[str, dict[str, set[str]]] = {
         "s3:PutObjectRetention": {"media/", "video/", "sightings/", "captures/"},
         "s3:PutObject": {"media/", "video/", "sightings/", "captures/"},
     },
+    # The report and, when a reviewer asks, the thumbnail; never the media itself.
+    ids.REVIEW_API_FUNCTION: {
+        "s3:GetObject": {"evidence/", "thumbnails/"},
+        "s3:DeleteObject": set(),
+        "s3:PutObjectRetention": set(),
+        "s3:PutObject": set(),
+    },
 }
 OBJECT_ACCESS_CASES = [
     (construct_id, action, prefixes)
     for construct_id, by_action in EXPECTED_OBJECT_ACCESS.items()
     for action, prefixes in by_action.items()
 ]
+
+
+MAIL_SENDERS = (
+    ids.REQUEST_APPROVAL_FUNCTION,
+    ids.REVIEW_API_FUNCTION,
+    ids.REMIND_REVIEWERS_FUNCTION,
+    ids.SEND_NOTICE_FUNCTION,
+    ids.RECHECK_CASES_FUNCTION,
+)
 
 
 def role_id(synthesized: SynthesizedStack, construct_id: str) -> str:
@@ -97,14 +114,19 @@ def test_only_the_review_function_may_resume_the_workflow(synthesized: Synthesiz
     )
 
 
-def test_only_hashing_may_start_executions_of_this_state_machine(synthesized: SynthesizedStack) -> None:
+def test_only_hashing_and_recheck_may_start_executions_of_this_state_machine(
+    synthesized: SynthesizedStack,
+) -> None:
     # GIVEN the roles allowed states:StartExecution
     allowed = roles_allowed(synthesized.resources, "states:StartExecution")
-    hashing_roles = function_roles(synthesized, ids.HASH_MEDIA_FUNCTION, ids.HASH_VIDEO_FUNCTION)
+    starters = function_roles(
+        synthesized, ids.HASH_MEDIA_FUNCTION, ids.HASH_VIDEO_FUNCTION, ids.RECHECK_CASES_FUNCTION
+    )
 
-    # THEN only the two hashing functions have it, each on the stack's state machine only
-    assert allowed == hashing_roles
-    for hashing_role in hashing_roles:
+    # THEN only the two hashing functions (first notices) and the re-check (follow-ups) have it, each on the
+    # stack's state machine only
+    assert allowed == starters
+    for hashing_role in starters:
         granted = [
             resources_of(s)
             for s in role_policy_statements(synthesized.resources, hashing_role)
@@ -125,11 +147,12 @@ def test_only_approval_and_notice_functions_send_mail(synthesized: SynthesizedSt
     # GIVEN the roles allowed to send through SES
     allowed = roles_allowed(synthesized.resources, action)
 
-    # THEN they are the approval-request and send-notice functions
-    assert allowed == function_roles(synthesized, ids.REQUEST_APPROVAL_FUNCTION, ids.SEND_NOTICE_FUNCTION)
+    # THEN they are the functions that email reviewers (the approval request, the review function for a
+    # hand-over, the reminder), the send-notice function, and the re-check (the officer's email)
+    assert allowed == function_roles(synthesized, *MAIL_SENDERS)
 
 
-@pytest.mark.parametrize("construct_id", [ids.REQUEST_APPROVAL_FUNCTION, ids.SEND_NOTICE_FUNCTION])
+@pytest.mark.parametrize("construct_id", MAIL_SENDERS)
 def test_mail_is_scoped_to_the_sender_identity_and_configuration_set(
     synthesized: SynthesizedStack, construct_id: str
 ) -> None:
@@ -156,8 +179,11 @@ def test_only_link_signers_and_checkers_read_the_link_key(synthesized: Synthesiz
     # GIVEN the roles allowed to read secrets
     allowed = roles_allowed(synthesized.resources, action)
 
-    # THEN they are the approval-request and review functions, on the link key only
-    assert allowed == function_roles(synthesized, ids.REQUEST_APPROVAL_FUNCTION, ids.REVIEW_API_FUNCTION)
+    # THEN they are the functions that sign links (the approval request, the reminder) and the review function
+    # (which checks them, and signs a hand-over's), on the link key only
+    assert allowed == function_roles(
+        synthesized, ids.REQUEST_APPROVAL_FUNCTION, ids.REVIEW_API_FUNCTION, ids.REMIND_REVIEWERS_FUNCTION
+    )
     secret = {"Ref": logical_id(synthesized.stack.approval.link_key_secret)}
     for role in allowed:
         granted = [

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from tests.infra.conftest import SynthesizedStack
 
 TOP_LEVEL_STATES = {
+    "IsFollowUp",
     "Score",
     "IsCandidate",
     "CloseNoMatch",
@@ -21,6 +22,8 @@ TOP_LEVEL_STATES = {
     "BuildReport",
     "DraftNotice",
     "RenderLocales",
+    "ReviewNeeded",
+    "ApprovedByPolicy",
     "RequestApproval",
     "CloseExpired",
     "Expired",
@@ -54,8 +57,9 @@ def function_ref(synthesized: SynthesizedStack, construct_id: str) -> str:
 
 
 def test_state_names_are_exactly_the_designed_ones(definition: dict[str, Any]) -> None:
-    # GIVEN the definition WHEN its states are listed THEN they are exactly the designed set, starting at Score
-    assert definition["StartAt"] == "Score"
+    # GIVEN the definition WHEN its states are listed THEN they are exactly the designed set, starting with the
+    # choice between a first notice and a follow-up
+    assert definition["StartAt"] == "IsFollowUp"
     assert set(definition["States"]) == TOP_LEVEL_STATES
 
 
@@ -66,15 +70,10 @@ def test_the_happy_path_runs_in_order(states: dict[str, dict[str, Any]]) -> None
     while "Next" in states[path[-1]]:
         path.append(states[path[-1]]["Next"])
 
-    # THEN they reach the decision through report, draft, translation and the approval wait
-    assert path == [
-        "ResolveRecipients",
-        "BuildReport",
-        "DraftNotice",
-        "RenderLocales",
-        "RequestApproval",
-        "ReviewDecision",
-    ]
+    # THEN they reach the review choice through report, draft and translation, whose default is the approval wait
+    assert path == ["ResolveRecipients", "BuildReport", "DraftNotice", "RenderLocales", "ReviewNeeded"]
+    assert states["ReviewNeeded"]["Default"] == "RequestApproval"
+    assert states["RequestApproval"]["Next"] == "ReviewDecision"
     assert states["Score"]["Next"] == "IsCandidate"
     assert states["SendNotice"]["Next"] == "Sent"
     assert states["Sent"]["Type"] == "Succeed"
@@ -186,9 +185,9 @@ def test_render_locales_maps_over_the_locales_and_keeps_the_state(
     # GIVEN the Map state
     render = states["RenderLocales"]
 
-    # THEN it renders each locale with the case id, and discards the results (case_id and locales stay)
+    # THEN it renders each locale with the case id, and discards the results (the state stays as it was)
     assert render["Type"] == "Map"
-    assert render["ItemsPath"] == "$.locales"
+    assert render["ItemsPath"] == "$.notice.locales"
     assert render["ItemSelector"] == {"case_id.$": "$.case_id", "locale.$": "$$.Map.Item.Value"}
     assert render["ResultPath"] is None
     processor = render["ItemProcessor"]
@@ -267,3 +266,46 @@ def test_state_machine_has_an_overall_timeout_beyond_the_approval_wait(
 ) -> None:
     # GIVEN the definition THEN the execution timeout leaves room after the approval wait
     assert definition["TimeoutSeconds"] > synthesized.config.approval_timeout_hours * 3600
+
+
+def test_a_follow_up_starts_at_the_drafting_and_anything_else_is_scored(
+    states: dict[str, dict[str, Any]],
+) -> None:
+    # GIVEN the first state
+    choice = states["IsFollowUp"]
+
+    # THEN only an input with follow_up skips scoring, discovery and the report; everything else is scored
+    assert choice["Type"] == "Choice"
+    assert choice["Choices"] == [{"Variable": "$.follow_up", "IsPresent": True, "Next": "DraftNotice"}]
+    assert choice["Default"] == "Score"
+
+
+def test_the_drafting_keeps_its_input_beside_its_result(states: dict[str, dict[str, Any]]) -> None:
+    # GIVEN the draft task THEN its result goes to $.notice, so a follow-up's input reaches the review choice
+    assert states["DraftNotice"]["ResultPath"] == "$.notice"
+    assert "Parameters" not in states["DraftNotice"]
+
+
+def test_only_a_follow_up_under_the_policy_skips_the_review(states: dict[str, dict[str, Any]]) -> None:
+    # GIVEN the review choice
+    choice = states["ReviewNeeded"]
+
+    # THEN only a present, true $.follow_up.policy_approved skips the review; the default is the review
+    assert choice["Type"] == "Choice"
+    assert choice["Choices"] == [
+        {
+            "And": [
+                {"Variable": "$.follow_up.policy_approved", "IsPresent": True},
+                {"Variable": "$.follow_up.policy_approved", "BooleanEquals": True},
+            ],
+            "Next": "ApprovedByPolicy",
+        }
+    ]
+    assert choice["Default"] == "RequestApproval"
+    # AND the policy path marks the state as a policy decision (never "APPROVED") and goes to SendNotice, which
+    # checks the case record itself
+    approved_by_policy = states["ApprovedByPolicy"]
+    assert approved_by_policy["Type"] == "Pass"
+    assert approved_by_policy["Result"] == {"decision": "POLICY", "policy": "auto-same-recipient"}
+    assert approved_by_policy["ResultPath"] == "$.review"
+    assert approved_by_policy["Next"] == "SendNotice"

@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from takedown import config as runtime
 from takedown_infra import ids
 from tests.infra.conftest import build_stack
 from tests.infra.template_reading import logical_id, resources_of_type
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from aws_cdk import aws_dynamodb as dynamodb
 
     from takedown_infra.deployment import DeploymentConfig
     from tests.infra.conftest import SynthesizedStack
@@ -33,8 +36,8 @@ def test_one_data_key_with_rotation_and_one_for_mail_events(synthesized: Synthes
     # WHEN its KMS keys are listed
     keys = resources_of_type(synthesized.resources, "AWS::KMS::Key")
 
-    # THEN there are two, both rotating, one of them the storage data key
-    assert len(keys) == 2
+    # THEN there are three (data, mail events, alarms topic), all rotating, one of them the storage data key
+    assert len(keys) == 3
     assert all(key["Properties"]["EnableKeyRotation"] is True for key in keys.values())
     assert logical_id(synthesized.stack.storage.key) in keys
 
@@ -121,10 +124,15 @@ def test_tables_have_keys_pitr_kms_and_ttl(synthesized: SynthesizedStack, table_
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
-    assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-    ]
+    # (any other attribute defined is a key of a secondary index, e.g. the cases table's sparse re-check index)
+    index_keys = {
+        key["AttributeName"]
+        for index in table.get("GlobalSecondaryIndexes", [])
+        for key in index["KeySchema"]
+    }
+    defined = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert {"pk": "S", "sk": "S"}.items() <= defined.items()
+    assert set(defined) - {"pk", "sk"} == index_keys
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["SSESpecification"] == {
@@ -133,6 +141,27 @@ def test_tables_have_keys_pitr_kms_and_ttl(synthesized: SynthesizedStack, table_
         "SSEType": "KMS",
     }
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_only_the_cases_table_has_secondary_indexes(synthesized: SynthesizedStack) -> None:
+    # GIVEN the three tables
+    storage = synthesized.stack.storage
+
+    def indexes(table: dynamodb.Table) -> dict[str, str]:
+        properties = synthesized.resources[logical_id(table)]["Properties"]
+        return {
+            index["IndexName"]: index["Projection"]["ProjectionType"]
+            for index in properties.get("GlobalSecondaryIndexes", [])
+        }
+
+    # THEN the cases table has the two sparse indexes (pending reviews without their task token, cases due for
+    # a re-check by key only), and the bank and crawl tables none
+    assert indexes(storage.cases_table) == {
+        runtime.PENDING_REVIEWS_INDEX: "INCLUDE",
+        runtime.RECHECK_DUE_INDEX: "KEYS_ONLY",
+    }
+    assert indexes(storage.bank_table) == {}
+    assert indexes(storage.crawl_table) == {}
 
 
 def test_exactly_three_tables(synthesized: SynthesizedStack) -> None:
@@ -213,7 +242,8 @@ def test_deleted_media_versions_are_purged_once_the_lock_allows(synthesized: Syn
     rules = bucket["LifecycleConfiguration"]["Rules"]
 
     # THEN uncited page captures expire after 30 days, and noncurrent versions under media/ and video/
-    # (unmatched images and videos the hashing functions deleted) after a day
+    # (unmatched images and videos the hashing functions deleted) after a day; reviewers' thumbnails (never
+    # locked, not evidence) go after 30 days, when no review can still ask for them
     assert rules == [
         {
             "ExpirationInDays": 30,
@@ -232,6 +262,13 @@ def test_deleted_media_versions_are_purged_once_the_lock_allows(synthesized: Syn
             "Id": "PurgeDeletedVideo",
             "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
             "Prefix": "video/",
+            "Status": "Enabled",
+        },
+        {
+            "ExpirationInDays": 30,
+            "Id": "ExpireThumbnails",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+            "Prefix": "thumbnails/",
             "Status": "Enabled",
         },
     ]

@@ -99,3 +99,29 @@ def verify_csrf(key: bytes, *, review_id: str, signature: str, form_token: str, 
     for supplied in (form_token, cookie_token):
         if not supplied or not hmac.compare_digest(expected, supplied.encode("ascii", "replace")):
             raise LinkRefused("csrf:mismatch", "The form could not be verified. Open the link again.")
+
+
+def reissued_link_expiry(*, now: int, ttl_hours: int, due_at: int, first_expiry: int) -> int:
+    """The expiry of a link sent again for a pending review (a reminder, the signed-in list).
+
+    A full link lifetime from ``now``, but not past the approval deadline ``due_at`` (after it the review cannot
+    be decided; 0 when unknown), and never earlier than the first link's expiry.
+
+    >>> reissued_link_expiry(now=1_000, ttl_hours=1, due_at=2_000, first_expiry=1_500)
+    2000
+    >>> reissued_link_expiry(now=1_000, ttl_hours=1, due_at=0, first_expiry=1_500)
+    4600
+    """
+    candidate = now + ttl_hours * 3600
+    if due_at:
+        candidate = min(candidate, due_at)
+    return max(candidate, first_expiry)
+
+
+def latest_issued_expiry(*, first_expiry: int, due_at: int) -> int:
+    """The latest expiry any link for this review was signed with (see :func:`reissued_link_expiry`).
+
+    A signed link claiming a later expiry was never issued by us: it is refused even though its signature is ours
+    (a key used elsewhere must not extend a review).
+    """
+    return max(first_expiry, due_at)

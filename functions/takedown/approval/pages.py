@@ -1,17 +1,20 @@
-"""What a reviewer sees: the review-request email, the review page with its one form, and message pages.
+"""What a reviewer sees: the review emails (request, hand-over, reminder), the review page with its one form,
+the signed-in list of pending reviews, and message pages.
 
-Every page is self-contained HTML (inline CSS, no script, no external asset, no image) that works on a phone.
-The email carries a link and a case summary only: never the draft notice, never any media.
+Every page is self-contained HTML (inline CSS, no script, no external asset) that works on a phone, in Korean or
+English with a switch on every page. The only image is the thumbnail a reviewer explicitly asks for, inline as a
+``data:`` URI. The email carries a link and a case summary only: never the draft notice, never any media.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
+from takedown.approval.language import INTERFACE_LANGUAGES
 from takedown.config import templates_dir as default_templates_dir
 from takedown.evidence.report import REPORT_BODY_END, REPORT_BODY_START
 from takedown.notices.rendering import header_safe, make_environment
@@ -22,16 +25,20 @@ if TYPE_CHECKING:
     from takedown.model import CaseEvent, MatchEvidence, NoticeDraft, Recipient
 
 __all__ = [
+    "EMAIL_PURPOSES",
     "INTERFACE_LANGUAGES",
+    "ListedReview",
     "ReviewPageContext",
     "ReviewPageError",
     "embeddable_report",
+    "message_keys",
     "render_message_page",
     "render_review_email",
+    "render_review_list",
     "render_review_page",
 ]
 
-INTERFACE_LANGUAGES = frozenset({"ko", "en"})
+EMAIL_PURPOSES = frozenset({"request", "handover", "reminder"})
 
 
 class ReviewPageError(ValueError):
@@ -45,6 +52,12 @@ class ReviewPageContext:
     ``form_action`` is where the decision is POSTed (it carries the signed query string); ``report_html`` is
     trusted HTML from :func:`takedown.evidence.report.render_report_html` (the whole document or its body);
     ``drafts`` are in sending order, the first one being the draft the reviewer may edit.
+
+    The optional fields serve an open review: ``lang_links`` (the language switch), ``due_at`` (the approval
+    deadline, ISO), ``handover_reviewers`` (who it may be handed to), ``chosen_recipients`` (addresses ticked; None
+    ticks the first email recipient), ``submitted_forms`` (contact-form URL -> who submitted it by hand, when),
+    ``thumbnail_data_uri`` / ``thumbnail_missing`` (after the reviewer asked for the thumbnail), and ``subject``,
+    ``body_text``, ``reason`` (the reviewer's edit in progress, kept when the page is shown again).
     """
 
     review_id: str
@@ -61,6 +74,27 @@ class ReviewPageContext:
     timeline: list[CaseEvent]
     decided: bool
     interface_lang: str = "ko"
+    lang_links: dict[str, str] = field(default_factory=dict)
+    due_at: str = ""
+    handover_reviewers: list[str] = field(default_factory=list)
+    chosen_recipients: list[str] | None = None
+    submitted_forms: dict[str, str] = field(default_factory=dict)
+    thumbnail_data_uri: str = ""
+    thumbnail_missing: bool = False
+    subject: str | None = None
+    body_text: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ListedReview:
+    """One entry of the signed-in reviewer's list: the case, its site, its deadline and a fresh signed link."""
+
+    case_id: str
+    page_host: str
+    due_at: str  # ISO 8601 UTC
+    link: str
+    reminded: bool = False
 
 
 def _require_language(interface_lang: str) -> None:
@@ -68,6 +102,17 @@ def _require_language(interface_lang: str) -> None:
         raise ReviewPageError(
             f"interface_lang {interface_lang!r} is not one of {sorted(INTERFACE_LANGUAGES)}"
         )
+
+
+def _labels(templates_dir: Path | None) -> dict[str, Any]:
+    environment = make_environment(templates_dir or default_templates_dir())
+    by_lang: dict[str, Any] = environment.get_template("review/_labels.j2").module.by_lang  # type: ignore[attr-defined]
+    return by_lang
+
+
+def message_keys(templates_dir: Path | None = None) -> frozenset[str]:
+    """The message pages the labels define (the same in every interface language)."""
+    return frozenset(_labels(templates_dir)["en"]["messages"])
 
 
 def embeddable_report(report_html: str) -> str:
@@ -97,12 +142,17 @@ def render_review_email(
     match_count: int,
     expires_at: str,
     centre_name: str,
+    purpose: str = "request",
+    handed_over_by: str = "",
+    due_at: str = "",
     templates_dir: Path | None = None,
 ) -> tuple[str, str, str]:
-    """The email that asks a reviewer to open a case: ``(subject, text, html)``, Korean then English.
+    """An email that asks a reviewer to open a case: ``(subject, text, html)``, Korean then English.
 
-    It says which case, which site, how many matches and until when the link works. It does not contain the
-    draft notice or any media; those are only behind the signed link.
+    ``purpose`` is ``request`` (a new case), ``handover`` (a colleague handed it over: ``handed_over_by``
+    names them) or ``reminder`` (the decision is due by ``due_at``, ISO). The email says which case, which site,
+    how many matches and until when the link works. It does not contain the draft notice or any media; those
+    are only behind the signed link.
 
     Examples
     --------
@@ -120,6 +170,12 @@ def render_review_email(
         raise ReviewPageError("case_id is empty")
     if match_count < 0:
         raise ReviewPageError(f"match_count must not be negative, got {match_count}")
+    if purpose not in EMAIL_PURPOSES:
+        raise ReviewPageError(f"purpose {purpose!r} is not one of {sorted(EMAIL_PURPOSES)}")
+    if purpose == "handover" and not handed_over_by:
+        raise ReviewPageError("a hand-over email needs handed_over_by")
+    if purpose == "reminder" and not due_at:
+        raise ReviewPageError("a reminder email needs due_at")
     environment = make_environment(templates_dir or default_templates_dir())
     context = {
         "review_url": review_url,
@@ -128,6 +184,9 @@ def render_review_email(
         "match_count": match_count,
         "expires_at": expires_at,
         "centre_name": centre_name,
+        "purpose": purpose,
+        "handed_over_by": handed_over_by,
+        "due_at": due_at,
     }
     subject = header_safe(environment.get_template("email/review_request.subject.txt.j2").render(context))
     text = environment.get_template("email/review_request.txt.j2").render(context)
@@ -138,48 +197,80 @@ def render_review_email(
 def render_review_page(ctx: ReviewPageContext, templates_dir: Path | None = None) -> str:
     """The review page (``templates/review/review.html.j2``).
 
-    It shows why the media matched, who would receive the notice, every draft, the case history and the
-    evidence report, and one POST form (id ``review-form``) with the CSRF token, the editable ``subject`` and
-    ``body_text`` of the first draft, a ``reason`` and the ``approve``/``reject`` buttons. Once decided, the form
-    is replaced by a notice that the review is closed.
+    It shows why the media matched, who would receive the notice (each with a tick box while the review is
+    open, and contact forms to submit by hand), every draft, the case history and the evidence report, the
+    thumbnail only once asked for, and one POST form (id ``review-form``) with the CSRF token, the editable
+    ``subject`` and ``body_text`` of the first draft, a ``reason``, the ``approve``/``reject`` buttons and the
+    hand-over choice. Once decided, the form is replaced by a notice that the review is closed.
     """
     _require_language(ctx.interface_lang)
     if not ctx.decided and not ctx.drafts:
         raise ReviewPageError(f"case {ctx.case_id}: no draft to review")
     if not ctx.decided and not (ctx.form_action and ctx.csrf_token):
         raise ReviewPageError("an open review needs form_action and csrf_token")
+    if ctx.thumbnail_data_uri and not ctx.thumbnail_data_uri.startswith("data:image/jpeg;base64,"):
+        raise ReviewPageError("thumbnail_data_uri must be a data:image/jpeg;base64 URI")
+    chosen = ctx.chosen_recipients
+    if chosen is None:
+        chosen = [r.address for r in ctx.recipients if r.address][:1]
     environment = make_environment(templates_dir or default_templates_dir())
     return environment.get_template("review/review.html.j2").render(
-        ctx=ctx,
+        ctx=replace(ctx, chosen_recipients=chosen),
         interface_lang=ctx.interface_lang,
+        lang_links=ctx.lang_links,
         # Trusted: rendered by render_report_html from escaped data.
         report_body=Markup(embeddable_report(ctx.report_html)),  # noqa: S704
     )
 
 
-def render_message_page(
+def render_review_list(
     *,
-    title: str,
-    message: str,
-    status_code_hint: int,
+    reviewer: str,
+    reviews: list[ListedReview],
     interface_lang: str = "ko",
+    lang_links: dict[str, str] | None = None,
     templates_dir: Path | None = None,
 ) -> str:
-    """A short page for refusals (forged or expired link, already decided, CSRF failure) and confirmations.
+    """The signed-in reviewer's pending reviews (``templates/review/list.html.j2``), soonest deadline first."""
+    _require_language(interface_lang)
+    environment = make_environment(templates_dir or default_templates_dir())
+    return environment.get_template("review/list.html.j2").render(
+        reviewer=reviewer,
+        reviews=sorted(reviews, key=lambda r: r.due_at),
+        interface_lang=interface_lang,
+        lang_links=lang_links or {},
+    )
 
-    ``status_code_hint`` is the HTTP status the caller answers with; it styles the page (error or success)
-    and is shown so a reviewer can quote it.
 
-    >>> "Thank you" in render_message_page(title="Thank you", message="Sent.", status_code_hint=200)
+def render_message_page(
+    *,
+    message_key: str,
+    status_code_hint: int,
+    interface_lang: str = "ko",
+    lang_links: dict[str, str] | None = None,
+    facts: dict[str, str] | None = None,
+    templates_dir: Path | None = None,
+) -> str:
+    """A short page for refusals (forged or expired link, already decided, handed over, CSRF failure) and
+    confirmations, in the interface language.
+
+    ``message_key`` names the title and text in ``templates/review/_labels.j2``; ``facts`` (label key or text ->
+    value) are shown below it, e.g. who a review was handed to. ``status_code_hint`` is the HTTP status the caller
+    answers with; it styles the page (error or success) and is shown so a reviewer can quote it.
+
+    >>> "Approved" in render_message_page(message_key="approved", status_code_hint=200, interface_lang="en")
     True
     """
     _require_language(interface_lang)
     if not 100 <= status_code_hint <= 599:
         raise ReviewPageError(f"status_code_hint must be an HTTP status (100..599), got {status_code_hint}")
+    if message_key not in message_keys(templates_dir):
+        raise ReviewPageError(f"no message {message_key!r} in review/_labels.j2")
     environment = make_environment(templates_dir or default_templates_dir())
     return environment.get_template("review/message.html.j2").render(
-        title=title,
-        message=message,
+        message_key=message_key,
         status_code_hint=status_code_hint,
         interface_lang=interface_lang,
+        lang_links=lang_links or {},
+        facts=facts or {},
     )

@@ -8,6 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from takedown.aws.clients import client
 
 
@@ -71,6 +73,16 @@ class EvidenceStore:
                 raise ValueError(f"object {key} is {size} bytes, over the {max_bytes}-byte limit")
         body: bytes = s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return body
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is stored (its current version is not deleted)."""
+        try:
+            client("s3").head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
 
     def get_json(self, key: str) -> Any:
         return json.loads(self.get_bytes(key))

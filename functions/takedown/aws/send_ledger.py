@@ -34,6 +34,15 @@ class SendLedger:
             raise
         return True
 
+    def message_id(self, case_id: str, recipient: str, version: int) -> str:
+        """The SES message id of a send that completed, or "" (never claimed, or claimed and not confirmed)."""
+        item = (
+            client("dynamodb")
+            .get_item(TableName=self.table, Key=self._key(case_id, recipient, version), ConsistentRead=True)
+            .get("Item", {})
+        )
+        return str(item.get("message_id", {}).get("S", ""))
+
     def release(self, case_id: str, recipient: str, version: int) -> None:
         """SES refused the message: free the claim so a retry may send it."""
         client("dynamodb").delete_item(TableName=self.table, Key=self._key(case_id, recipient, version))

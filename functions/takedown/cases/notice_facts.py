@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from takedown.cases.follow_up import follow_up_facts
+from takedown.cases.reuploads import reupload_flags
 from takedown.model import Recipient
 from takedown.notices.drafting import NoticeFacts, choose_legal_basis
 
@@ -28,9 +30,14 @@ def notice_facts_for(
     centre_email: str,
     recipient: Recipient | None = None,
 ) -> NoticeFacts:
-    """The facts of the notice for ``recipient`` (the case's first recipient by default)."""
+    """The facts of the notice for ``recipient``: by default the recipient of the follow-up notice in flight, or
+    else the case's first recipient. A follow-up quotes the notices before it; a re-upload says so."""
     jurisdiction = jurisdiction_for(country)
     sighting = record.sighting
+    pending = record.follow_up.pending if record.follow_up else None
+    if recipient is None and pending is not None and pending.recipients:
+        recipient = pending.recipients[0]
+    removed_before, reported_before = reupload_flags(record.related_cases)
     return NoticeFacts(
         case_id=record.case_id,
         centre_name=centre_name,
@@ -45,4 +52,7 @@ def notice_facts_for(
         recipient=recipient or (record.recipients[0] if record.recipients else _NO_RECIPIENT),
         jurisdiction=jurisdiction,
         deadline_hours=_DEADLINE_HOURS.get(jurisdiction, 72),
+        reupload=removed_before,
+        reported_before=reported_before,
+        follow_up=follow_up_facts(record.follow_up, pending) if record.follow_up and pending else None,
     )

@@ -104,6 +104,7 @@ def run_crawl(sources_file: Path, *, as_json: bool) -> int:
         return 0
     print(
         f"crawl of {target.name}: {dispatched.get('pages_enqueued', 0)} seed pages from {len(sources)} sources"
+        f" (cycle {dispatched.get('cycle', '?')})"
     )
     print(
         f"  media found and hashed: {len(found)} "

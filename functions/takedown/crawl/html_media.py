@@ -143,11 +143,21 @@ class _MetaCharsetFinder(HTMLParser):
             self.charset = _charset_from_content_type(values.get("content", ""))
 
 
+_NOT_PAGE_ENCODINGS = frozenset(
+    {"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape", "utf-7", "mbcs", "oem"}
+)
+
+
 def _usable_codec(label: str, *, from_meta: bool) -> str:
     """A Python codec for a declared charset label, following the HTML standard's overrides."""
     try:
-        name = codecs.lookup(label).name
-    except LookupError:
+        info = codecs.lookup(label)
+    except (LookupError, ValueError):  # unknown label, or one with a NUL in it
+        return ""
+    name = info.name
+    # Python knows codecs no browser would decode a page with (hex, base64, rot13, zlib, idna, ...): a page declaring
+    # one must not be able to make itself unreadable to the crawler, so such a label is ignored.
+    if not getattr(info, "_is_text_encoding", True) or name in _NOT_PAGE_ENCODINGS:
         return ""
     if from_meta and name.startswith(("utf-16", "utf-32")):
         return "utf-8"  # a <meta> readable as ASCII means the page is not really UTF-16
@@ -170,7 +180,14 @@ def decode_html(raw: bytes, content_type: str = "") -> str:
         finder = _MetaCharsetFinder()
         finder.feed(raw[:_CHARSET_PRESCAN_BYTES].decode("latin-1"))
         codec = _usable_codec(finder.charset, from_meta=True) if finder.charset else ""
-    return raw.decode(codec or "utf-8", errors="replace")
+    try:
+        return raw.decode(codec or "utf-8", errors="replace")
+    except (
+        LookupError,
+        UnicodeError,
+        ValueError,
+    ):  # a codec that still cannot decode: read the page as UTF-8
+        return raw.decode("utf-8", errors="replace")
 
 
 @dataclass

@@ -96,6 +96,9 @@ class _FormReader(HTMLParser):
         if tag == "form" and values.get("id") == "review-form":
             self.action = values.get("action", "")
         elif tag == "input" and values.get("name") and values.get("type") not in {"submit", "button"}:
+            # A browser submits a tick box only when it is ticked (the recipients the page proposes).
+            if values.get("type") in {"checkbox", "radio"} and "checked" not in values:
+                return
             self.fields[values["name"]] = values.get("value", "")
         elif tag == "textarea" and values.get("name"):
             self._textarea = values["name"]
@@ -240,10 +243,15 @@ def run_demo(
         reviewer = local.settings("handle_request_approval").reviewers[0]
         links = review_links(sent_mail(), reviewer)
         if wait_for_review:
-            say("open each link in a browser and decide (Ctrl-C to stop waiting):")
+            # The count first: whoever reads this output (a person, a test) knows how many links follow.
+            say(
+                f"{len(links)} review link(s): open each in a browser and decide; add &lang=en for English "
+                "(Ctrl-C to stop waiting):"
+            )
             for link in links:
                 say(f"  {link}")
             local.wait_for(lambda: all_cases(set(FINAL_STATUSES)), timeout=24 * 3600, interval=1.0)
+            say("every case is decided")
         else:
             for link in links:
                 status = approve_through_page(link)

@@ -1,13 +1,20 @@
-"""States ``CloseNoMatch``, ``CloseRejected``, ``CloseExpired``, ``CloseFailed``: record how the case ended."""
+"""States ``CloseNoMatch``, ``CloseRejected``, ``CloseExpired``, ``CloseFailed``: record how the case ended.
+
+For a follow-up notice (``FollowUp.pending``) the case does not end: the notice version is recorded as declined,
+expired or failed, the case goes back to ``MONITORING`` and its next re-check is scheduled; the escalation ladder
+then passes a rung whose notice was not sent.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from takedown.aws.case_store import CaseStore
+from takedown.cases.follow_up import NoticeState
 from takedown.config import Settings
-from takedown.model import CaseStatus
+from takedown.model import CaseStatus, parse_iso_utc, utc_now
 from takedown.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
@@ -22,6 +29,8 @@ _OUTCOMES = {
     "EXPIRED": CaseStatus.EXPIRED,
     "FAILED": CaseStatus.FAILED,
 }
+# How a follow-up notice that was not sent is recorded.
+_NOT_SENT = {"REJECTED": NoticeState.DECLINED, "EXPIRED": NoticeState.EXPIRED, "FAILED": NoticeState.FAILED}
 
 
 def _error_summary(error: Any) -> dict[str, str]:
@@ -44,11 +53,29 @@ def close_case(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown outcome {outcome!r}")
 
     def closed(record: CaseRecord) -> tuple[CaseRecord, CaseEvent]:
-        return record.advance(
-            status, "close", detail={"outcome": outcome, **_error_summary(event.get("error"))}
-        )
+        detail = {"outcome": outcome, **_error_summary(event.get("error"))}
+        pending = record.follow_up.pending if record.follow_up else None
+        if record.follow_up is not None and pending is not None and outcome in _NOT_SENT:
+            now = utc_now()
+            start = max(now, parse_iso_utc(pending.requested_at))
+            return record.advance(
+                CaseStatus.MONITORING,
+                "close-follow-up",
+                now=now,
+                detail={**detail, "version": pending.version},
+                follow_up=record.follow_up.with_not_sent(
+                    pending.version,
+                    _NOT_SENT[outcome],
+                    f"{outcome.lower()} {detail.get('error', '')}".strip(),
+                    next_check_at=start + timedelta(hours=settings.recheck_interval_hours),
+                ),
+            )
+        return record.advance(status, "close", detail=detail)
 
-    CaseStore(settings.cases_table).update(case_id, closed)
+    record = CaseStore(settings.cases_table).update(case_id, closed)
+    if record.status is CaseStatus.MONITORING:
+        metrics.add_metric(name=f"FollowUps{outcome.title()}", unit="Count", value=1)
+        return {"case_id": case_id, "outcome": outcome, "follow_up": True}
     metrics.add_metric(name=f"Cases{outcome.title().replace('_', '')}", unit="Count", value=1)
     return {"case_id": case_id, "outcome": outcome}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+from takedown.approval.thumbnail import ThumbnailError, make_thumbnail, thumbnail_key
 from takedown.aws.bank_index_store import BankIndexCache
 from takedown.aws.case_store import CaseStore
 from takedown.aws.crawl_state import CrawlState
@@ -66,6 +67,10 @@ def hash_media_object(settings: Settings, key: str) -> dict[str, Any]:
     store = EvidenceStore(settings.evidence_bucket)
     sighting = Sighting.from_dict(store.get_json(sighting_key_for(key)))
     outcomes = CrawlState(settings.crawl_table)
+    if not store.exists(key):
+        # Only hashing deletes media (what matched nothing): this is a repeated event for a file already handled.
+        logger.info("media already handled", extra={"key": key})
+        return {"key": key, "outcome": "gone", "reason": "media:already-handled"}
     try:
         data = store.get_bytes(key, max_bytes=settings.max_media_bytes)
         index = BANK_INDEX.get(settings.evidence_bucket, settings.bank_table)
@@ -90,6 +95,12 @@ def hash_media_object(settings: Settings, key: str) -> dict[str, Any]:
     for evidence_key in (key, sighting_key_for(key), sighting.capture_key):
         if evidence_key:
             store.retain(evidence_key, settings.evidence_retention_days)
+    # The reviewer's thumbnail (small, greyscale), made here where Pillow is; shown only when a reviewer asks.
+    try:
+        thumbnail = make_thumbnail(data, sighting.content_type)
+        store.put_bytes(thumbnail_key(sighting.sha256), thumbnail, "image/jpeg")
+    except ThumbnailError as error:
+        logger.warning("no review thumbnail", extra={"key": key, "reason": error.reason})
     # Always (re)start: if the first delivery opened the case but died before starting its execution, this one
     # starts it; if the execution exists, Step Functions returns it (same name and input) or refuses the name.
     start_case_execution(
@@ -103,14 +114,26 @@ def hash_media_object(settings: Settings, key: str) -> dict[str, Any]:
     return {"key": key, "outcome": "candidate", "case_id": record.case_id, "new_case": created}
 
 
+class MediaEventFailed(RuntimeError):
+    """Some records of an S3 event could not be handled. Lambda retries the event and then keeps it, with this
+    message, in the hashing dead-letter queue; the records that were handled are idempotent on a retry."""
+
+
 def hash_s3_event(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
     results = []
+    failed: list[str] = []
     for record in event.get("Records", []):
         # S3 event keys are URL-encoded (spaces as '+').
         key = unquote_plus(record["s3"]["object"]["key"])
         if not key.startswith(MEDIA_PREFIXES):
             continue
-        results.append(hash_media_object(settings, key))
+        try:
+            results.append(hash_media_object(settings, key))
+        except Exception as error:  # one record must not keep the others of its event from being handled
+            logger.exception("media not handled", extra={"key": key})
+            failed.append(f"{key} ({type(error).__name__})")
+    if failed:
+        raise MediaEventFailed(f"{len(failed)} of the event's media not handled: {', '.join(failed[:20])}")
     return {"results": results}
 
 

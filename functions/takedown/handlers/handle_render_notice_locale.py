@@ -1,33 +1,77 @@
-"""State ``RenderLocales`` (one Map item): render the notice in one locale and store the draft."""
+"""State ``RenderLocales`` (one Map item): render the notice in one locale and store the draft.
+
+Free text (the page's title, a reviewer's note) is translated into the locale with Amazon Translate when the
+deployment enables it (``TAKEDOWN_TRANSLATE_FREE_TEXT``); otherwise, or when the service fails, it is shown as
+written and marked untranslated. The event on the case's timeline says which, and why.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from takedown.aws.case_store import CaseStore
+from takedown.aws.translator import AmazonTranslator
 from takedown.cases.notice_facts import notice_facts_for
 from takedown.config import Settings
 from takedown.handlers.deployed_sources import source_country
 from takedown.model import CaseEvent, iso_utc, utc_now
-from takedown.notices.drafting import render_notice
+from takedown.notices.drafting import locale_for_language_tag, render_notice
+from takedown.notices.free_text import NOT_ENABLED_REASON, FreeText, translate_free_text
 from takedown.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from takedown.notices.free_text import Translator
 
-def render_case_locale(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+
+def render_case_locale(
+    settings: Settings, event: dict[str, Any], *, translator: Translator | None = None
+) -> dict[str, Any]:
+    """Render and store the draft of ``event["locale"]`` for ``event["case_id"]``.
+
+    ``translator`` replaces Amazon Translate (which is used only when ``settings.translate_free_text``).
+    """
     case_id, locale = event["case_id"], event["locale"]
     cases = CaseStore(settings.cases_table)
     record = cases.require(case_id)
+    sighting = record.sighting
     facts = notice_facts_for(
         record,
-        country=record.recipient_country or source_country(settings.sources_file, record.sighting.source_id),
+        country=record.recipient_country or source_country(settings.sources_file, sighting.source_id),
         centre_name=settings.centre_name,
         centre_email=settings.reply_to,
     )
-    draft = render_notice(facts, locale, settings.templates_dir)
+    facts = replace(
+        facts,
+        page_title=FreeText.of(
+            "page_title", sighting.page_title, locale_for_language_tag(sighting.page_lang)
+        ),
+        reviewer_note=cases.reviewer_note(case_id),
+    )
+    if translator is None and settings.translate_free_text:
+        translator = AmazonTranslator()
+    shown = translate_free_text(facts.free_text(), locale, translator)
+    draft = render_notice(facts, locale, settings.templates_dir, free_text=shown)
     cases.put_draft(case_id, draft)
+    outcomes = [text.outcome(field) for field, text in shown.items()]
+    untranslated = [o for o in outcomes if not o["translated"] and o["source_lang"] != locale]
+    if untranslated:
+        metrics.add_metric(name="FreeTextUntranslated", unit="Count", value=len(untranslated))
+    for failed in (
+        o for o in untranslated if settings.translate_free_text and o["reason"] != NOT_ENABLED_REASON
+    ):
+        # The reason only (the service's error), never the words.
+        logger.warning(
+            "free text not translated",
+            extra={
+                "case_id": case_id,
+                "locale": locale,
+                "field": failed["field"],
+                "reason": failed["reason"],
+            },
+        )
     # Map items run in parallel, so each records an event rather than a status change.
     cases.append_event(
         case_id,
@@ -35,7 +79,7 @@ def render_case_locale(settings: Settings, event: dict[str, Any]) -> dict[str, A
             at=iso_utc(utc_now()),
             stage="render-notice",
             status=record.status.value,
-            detail={"locale": locale},
+            detail={"locale": locale, "free_text": outcomes},
         ),
     )
     return {"case_id": case_id, "locale": locale}

@@ -1,20 +1,19 @@
 """State ``RequestApproval`` (waitForTaskToken): keep the task token server-side and email the reviewer a signed
-link. The execution waits until the review function hands back a decision, or the task times out."""
+link. The execution waits until the review function hands back a decision, or the task times out.
+
+The review is stored with its deadline (the task's timeout, ``approval_timeout_hours`` from now), which puts it in
+the pending-reviews index that the reminder and the reviewer's list read.
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from takedown.approval.links import sign_review_link
-from takedown.approval.pages import render_review_email
-from takedown.aws.case_store import CaseStore, ReviewRecord
-from takedown.aws.mailer import build_message, send_message
-from takedown.aws.secrets import link_key
+from takedown.aws.case_store import REVIEW_PENDING, CaseStore, ReviewRecord
 from takedown.config import Settings
+from takedown.handlers.review_email import email_review_link
 from takedown.model import CaseStatus, iso_utc, utc_now
 from takedown.observability import logger, metrics, tracer
 
@@ -41,6 +40,8 @@ def request_approval(
     reviewer = reviewer_for(case_id, settings.reviewers)
     moment = time.time() if now is None else now
     expires_at = int(moment + settings.link_ttl_hours * 3600)
+    # The task's timeout started just before this function ran, so this deadline is never later than the real one.
+    due_at = int(moment + settings.approval_timeout_hours * 3600)
     review_id = secrets.token_urlsafe(18)
     cases.put_review(
         ReviewRecord(
@@ -49,31 +50,14 @@ def request_approval(
             reviewer=reviewer,
             task_token=task_token,
             expires_at=expires_at,
-            status="PENDING",
+            status=REVIEW_PENDING,
             created_at=iso_utc(utc_now()),
+            due_at=due_at,
         )
     )
-    link = sign_review_link(
-        link_key(settings.link_key_secret), review_id=review_id, reviewer=reviewer, expires_at=expires_at
+    message_id = email_review_link(
+        settings, record, review_id=review_id, reviewer=reviewer, expires_at=expires_at
     )
-    subject, text, html = render_review_email(
-        review_url=f"{settings.review_base_url}{link.path()}",
-        case_id=case_id,
-        page_host=urlsplit(record.sighting.page_url).hostname or "",
-        match_count=len(record.matches),
-        expires_at=iso_utc(datetime.fromtimestamp(expires_at, UTC)),
-        centre_name=settings.centre_name,
-        templates_dir=settings.templates_dir,
-    )
-    message = build_message(
-        sender=settings.sender,
-        to=[reviewer],
-        subject=subject,
-        text=text,
-        html=html,
-        sender_name=settings.centre_name,
-    )
-    message_id = send_message(message, configuration_set=settings.configuration_set)
 
     def awaiting(current: CaseRecord) -> tuple[CaseRecord, CaseEvent]:
         return current.advance(
@@ -83,6 +67,7 @@ def request_approval(
                 "review_id": review_id,
                 "reviewer": reviewer,
                 "expires_at": expires_at,
+                "due_at": due_at,
                 "email_id": message_id,
             },
             review_id=review_id,
@@ -90,6 +75,7 @@ def request_approval(
 
     cases.update(case_id, awaiting)
     metrics.add_metric(name="ReviewsRequested", unit="Count", value=1)
+    logger.info("review requested", extra={"case_id": case_id})
     return {"case_id": case_id, "review_id": review_id}
 
 

@@ -2,8 +2,14 @@
 
 Candidates come from the platform registry, the page itself and its contact pages (read from the page capture, so
 the page is judged as it was when seen), the configured source contact, the hosting network's and the
-registrar's abuse contacts (RDAP), and the CDN in front of the site. No address is a note for the reviewer, never
-a failure: the case goes to review anyway.
+registrar's abuse contacts (RDAP), and the CDN in front of the site. Web forms (a platform's, a CDN's) are
+recipients without an address (``contact_form_url``), listed after the e-mail recipients. No address is a note for
+the reviewer, never a failure: the case goes to review anyway; a case with web forms only is e-mailed to nobody and
+the reviewer submits the notice through the form.
+
+The country the notice is written for (its languages and legal basis) is decided here, once, and stored as the
+case's ``recipient_country``: the recipient's (platform registry, hosting network), else the server address's
+when no CDN fronts the site, else the crawl source's hint (``takedown.recipients.recipient_country``).
 """
 
 from __future__ import annotations
@@ -21,9 +27,16 @@ from takedown.evidence.capture_read import CaptureReadError, read_captured_page
 from takedown.handlers.deployed_sources import sources_by_id
 from takedown.model import CaseStatus
 from takedown.observability import logger, metrics, tracer
-from takedown.recipients.discover import NO_ADDRESS_NOTE, discover_recipients, merge_candidates
+from takedown.recipients.discover import (
+    FORM_ONLY_NOTE,
+    NO_ADDRESS_NOTE,
+    discover_recipients,
+    merge_candidates,
+    reachability_notes,
+)
 from takedown.recipients.platforms import PlatformRegistry, load_platform_registry
 from takedown.recipients.rdap import RdapClient, RdapConfig, make_rdap_fetcher
+from takedown.recipients.recipient_country import choose_recipient_country
 from takedown.recipients.resolve import resolve_recipients
 
 if TYPE_CHECKING:
@@ -87,9 +100,17 @@ def resolve_case_recipients(settings: Settings, event: dict[str, Any]) -> dict[s
     # The crawl also noted the page's mailto links; they count even when the page capture is missing.
     page_contacts, contact_notes = resolve_recipients(sighting)
     recipients = merge_candidates([*discovery.recipients, *page_contacts])
-    notes = [n for n in (capture_note, *discovery.notes) if n and (not recipients or n != NO_ADDRESS_NOTE)]
+    # Whether anyone can be e-mailed is decided on the merged list (the page's own mailto links count too).
+    reachability = {NO_ADDRESS_NOTE, FORM_ONLY_NOTE}
+    notes = [n for n in (capture_note, *discovery.notes) if n and n not in reachability]
     notes += [n for n in contact_notes if "refused" in n]
-    notes += [f"contact form for the {form.role}: {form.url} ({form.found_at})" for form in discovery.forms]
+    notes += reachability_notes(recipients)
+    country = choose_recipient_country(
+        discovered=discovery.country,
+        server_country=sighting.server_country,
+        behind_cdn=bool(discovery.cdn),
+        source_country=source.country if source else "",
+    )
 
     def resolve(record: CaseRecord) -> tuple[CaseRecord, CaseEvent]:
         return record.advance(
@@ -97,13 +118,18 @@ def resolve_case_recipients(settings: Settings, event: dict[str, Any]) -> dict[s
             "resolve-recipients",
             detail={
                 "recipients": [
-                    {"address": r.address, "role": r.role, "found_at": r.found_at} for r in recipients
+                    {"address": r.address, "role": r.role, "found_at": r.found_at}
+                    | ({"contact_form_url": r.contact_form_url} if r.contact_form_url else {})
+                    for r in recipients
                 ],
-                "country": discovery.country,
+                "by_form_only": bool(recipients) and not any(r.address for r in recipients),
+                "country": country.country,
+                "country_basis": country.basis.value,
+                "cdn": discovery.cdn,
                 "notes": notes,
             },
             recipients=recipients,
-            recipient_country=discovery.country,
+            recipient_country=country.country,
             notes=[*record.notes, *notes],
         )
 

@@ -15,6 +15,7 @@ layer); neither function ships both.
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -29,6 +30,18 @@ if TYPE_CHECKING:
     from takedown.model import MatchEvidence
 
 _ANIMATABLE = frozenset({"image/gif", "image/webp", "image/png"})
+# What Pillow's format plugins raise on malformed input (fuzzed files reach past OSError; as fingerprint.py).
+_MALFORMED_INPUT_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+)
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,9 @@ def is_animated(data: bytes, media_type: str) -> bool:
     try:
         with Image.open(io.BytesIO(data)) as image:
             return bool(getattr(image, "is_animated", False))
-    except (OSError, ValueError, SyntaxError):
+    except (*_MALFORMED_INPUT_ERRORS, Image.DecompressionBombError):
+        # Not readable as an animation: the still-image path refuses it with its reason (a canvas past Pillow's
+        # own bomb limit as ``pixels:exceeded``, damaged bytes as ``decode:failed``).
         return False
 
 

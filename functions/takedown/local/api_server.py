@@ -1,5 +1,11 @@
 """The approval API on 127.0.0.1: HTTP requests become API Gateway (REST, proxy) events for the same function
-that API Gateway invokes in AWS, called through moto's Lambda API."""
+that API Gateway invokes in AWS, called through moto's Lambda API.
+
+A route guarded by a Cognito authorizer in the template is guarded here too: the request's ``Authorization``
+header must be a token registered with :meth:`LocalApiServer.sign_in` (there is no Cognito locally), and its
+claims reach the function at ``requestContext.authorizer.claims``, as API Gateway passes them. Anything else is
+answered 401 ``Unauthorized`` without invoking the function, as API Gateway does.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ if TYPE_CHECKING:
     from takedown.local.stack import Route
 
 MAX_BODY_BYTES = 1_000_000
+COGNITO_AUTHORIZATION = "COGNITO_USER_POOLS"
 
 
 def _pattern(resource: str) -> re.Pattern[str]:
@@ -35,10 +42,20 @@ def build_proxy_event(
     query: str,
     headers: dict[str, str],
     body: bytes,
+    claims: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy-integration event, as AWS builds it."""
+    """An API Gateway REST proxy-integration event, as AWS builds it (with the authorizer's claims, if any)."""
     multi_query = parse_qs(query, keep_blank_values=True)
     text_body = body.decode("utf-8") if body else None
+    request_context: dict[str, Any] = {
+        "resourcePath": route.resource,
+        "httpMethod": method,
+        "path": f"/local{path}",
+        "stage": "local",
+        "identity": {"sourceIp": "127.0.0.1"},
+    }
+    if claims is not None:
+        request_context["authorizer"] = {"claims": dict(claims)}
     return {
         "resource": route.resource,
         "path": path,
@@ -49,13 +66,7 @@ def build_proxy_event(
         "multiValueQueryStringParameters": multi_query or None,
         "pathParameters": params or None,
         "stageVariables": None,
-        "requestContext": {
-            "resourcePath": route.resource,
-            "httpMethod": method,
-            "path": f"/local{path}",
-            "stage": "local",
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
+        "requestContext": request_context,
         "body": text_body,
         "isBase64Encoded": False,
     }
@@ -66,6 +77,7 @@ class LocalApiServer:
 
     def __init__(self, routes: list[Route] | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: list[Route] = list(routes or [])
+        self._identities: dict[str, dict[str, str]] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,6 +99,13 @@ class LocalApiServer:
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def sign_in(self, token: str, claims: dict[str, str]) -> None:
+        """Accept ``token`` in the ``Authorization`` header of Cognito-guarded routes, with these ID-token claims
+        (``email``, ``email_verified``, ...). Locally this stands in for a Cognito user pool."""
+        if not token:
+            raise ValueError("a sign-in token must not be empty")
+        self._identities[token] = dict(claims)
 
     def start(self) -> LocalApiServer:
         self._thread.start()
@@ -121,6 +140,12 @@ class LocalApiServer:
             return
         body = request.rfile.read(length) if length else b""
         route, params = matched
+        claims: dict[str, str] | None = None
+        if route.authorization == COGNITO_AUTHORIZATION:
+            claims = self._identities.get(request.headers.get("Authorization") or "")
+            if claims is None:
+                self._reply(request, 401, {"Content-Type": "application/json"}, b'{"message":"Unauthorized"}')
+                return
         event = build_proxy_event(
             method=method,
             route=route,
@@ -129,6 +154,7 @@ class LocalApiServer:
             query=url.query,
             headers={**dict(request.headers.items()), "X-Forwarded-Proto": "http"},
             body=body,
+            claims=claims,
         )
         response = boto3.client("lambda", region_name="us-east-1").invoke(
             FunctionName=route.function_name, Payload=json.dumps(event).encode("utf-8")

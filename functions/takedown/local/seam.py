@@ -89,11 +89,17 @@ def cold_start() -> None:
     A new local stack is a new deployment: in AWS its functions start cold, so they do here too.
     """
     from takedown.aws import clients, secrets
-    from takedown.handlers import deployed_sources, handle_hash_media, handle_resolve_recipients
+    from takedown.handlers import (
+        deployed_sources,
+        handle_crawl_page,
+        handle_hash_media,
+        handle_resolve_recipients,
+    )
 
     handle_hash_media.BANK_INDEX.clear()
     handle_resolve_recipients.platform_registry.cache_clear()
     handle_resolve_recipients._rdap_client.cache_clear()
     deployed_sources.sources_by_id.cache_clear()
+    handle_crawl_page.forget_warm_state()
     secrets.link_key.cache_clear()
     clients._cached_client.cache_clear()

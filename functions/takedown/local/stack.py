@@ -45,6 +45,7 @@ class Route:
     method: str
     resource: str  # API Gateway resource path, e.g. /reviews/{review_id}
     function_name: str
+    authorization: str = "NONE"  # the method's AuthorizationType, e.g. COGNITO_USER_POOLS
 
 
 @dataclass
@@ -137,6 +138,7 @@ class LocalStack:
         )
         for kind, create in (
             ("AWS::KMS::Key", self._create_key),
+            ("AWS::SNS::Topic", self._create_topic),
             ("AWS::S3::Bucket", self._create_bucket),
             ("AWS::DynamoDB::Table", self._create_table),
             ("AWS::SQS::Queue", self._create_queue),
@@ -158,6 +160,8 @@ class LocalStack:
             self._create_state_machine(logical_id)
         for logical_id in self._of_type("AWS::Lambda::EventSourceMapping"):
             self._create_event_source_mapping(logical_id)
+        for logical_id in self._of_type("AWS::SNS::Subscription"):
+            self._create_subscription(logical_id)
         for logical_id in self._of_type("Custom::S3BucketNotifications"):
             self._create_bucket_notifications(logical_id)
         for logical_id in self._of_type("AWS::ApiGateway::Method"):
@@ -175,6 +179,20 @@ class LocalStack:
         ]
         self.res.physical[logical_id] = key["KeyId"]
         self.res.arns[logical_id] = key["Arn"]
+
+    def _create_topic(self, logical_id: str) -> None:
+        props = self._props(logical_id)
+        name = props.get("TopicName") or _physical_name(self.stack_name, logical_id, 256)
+        arn = boto3.client("sns", region_name=REGION).create_topic(Name=name)["TopicArn"]
+        self.res.physical[logical_id] = arn
+        self.res.arns[logical_id] = arn
+
+    def _create_subscription(self, logical_id: str) -> None:
+        # moto delivers a publish to a lambda subscription by invoking the function, i.e. through the seam.
+        props = self._props(logical_id)
+        boto3.client("sns", region_name=REGION).subscribe(
+            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"]
+        )
 
     def _create_bucket(self, logical_id: str) -> None:
         props = self._props(logical_id)
@@ -377,7 +395,12 @@ class LocalStack:
             self._resource_path(resource["Ref"]) if isinstance(resource, dict) and "Ref" in resource else "/"
         )
         self.res.routes.append(
-            Route(method=raw["HttpMethod"], resource=path or "/", function_name=found.group(1))
+            Route(
+                method=raw["HttpMethod"],
+                resource=path or "/",
+                function_name=found.group(1),
+                authorization=str(raw.get("AuthorizationType", "NONE")),
+            )
         )
 
     def _record_schedule(self, logical_id: str) -> None:

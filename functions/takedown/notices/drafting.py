@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from takedown.config import templates_dir as default_templates_dir
-from takedown.model import NoticeDraft, Recipient, parse_iso_utc
+from takedown.model import FollowUpFacts, NoticeDraft, Recipient, parse_iso_utc
+from takedown.notices.free_text import FREE_TEXT_FIELDS, FreeText, untranslated
 from takedown.notices.rendering import header_safe, make_environment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
+
+    from takedown.notices.free_text import TranslatedText
 
 __all__ = [
     "COUNTRY_LOCALES",
@@ -101,6 +104,8 @@ _MAX_DEADLINE_HOURS = 24 * 30
 # A host name can be 253 characters; the subject names at most this many of them, so that the case reference at
 # the end of every locale's subject survives header_safe's length limit.
 _SUBJECT_HOST_CHARS = 60
+# Why free text shows as written when the caller translated nothing.
+_NOT_TRANSLATED = "no translation was made for this notice"
 
 
 class NoticeFactsError(ValueError):
@@ -141,6 +146,16 @@ class NoticeFacts:
         Hours after receipt by which removal is requested.
     reupload
         The same content came back after an earlier removal.
+    reported_before
+        The same content was reported before on another page (its removal not yet confirmed).
+    follow_up
+        For a follow-up or escalation notice: when the first notice went out, its message id, and when the
+        content was last seen online (:class:`takedown.model.FollowUpFacts`); None for a first notice.
+    page_title, reviewer_note
+        Free text the templates do not hold: the page's title as crawled, and a note from the reviewing officer
+        to the recipient. Shown translated into each locale, or as written and marked (see
+        :mod:`takedown.notices.free_text`). Neither may name or describe the person depicted; the reviewer sees
+        both in the draft before anything is sent.
     """
 
     case_id: str
@@ -157,6 +172,10 @@ class NoticeFacts:
     jurisdiction: str
     deadline_hours: int
     reupload: bool = False
+    reported_before: bool = False
+    follow_up: FollowUpFacts | None = None
+    page_title: FreeText | None = None
+    reviewer_note: FreeText | None = None
 
     def __post_init__(self) -> None:
         for name in ("case_id", "centre_name", "evidence_key"):
@@ -190,6 +209,17 @@ class NoticeFacts:
             raise NoticeFactsError(
                 f"deadline_hours must be 1..{_MAX_DEADLINE_HOURS}, got {self.deadline_hours!r}"
             )
+        self._check_free_text()
+
+    def _check_free_text(self) -> None:
+        for name, item in self.free_text().items():
+            if not isinstance(item, FreeText) or item.field != name:
+                raise NoticeFactsError(f"{name} must be FreeText for the field {name!r}, got {item!r:.80}")
+
+    def free_text(self) -> dict[str, FreeText]:
+        """The free text this notice carries, by field (fields without text left out)."""
+        values = {"page_title": self.page_title, "reviewer_note": self.reviewer_note}
+        return {name: item for name in FREE_TEXT_FIELDS if (item := values[name]) is not None}
 
     @property
     def legal_basis(self) -> str:
@@ -341,7 +371,14 @@ def _host_for_subject(host: str) -> str:
     return "…" + host[-(_SUBJECT_HOST_CHARS - 1) :]
 
 
-def _context(facts: NoticeFacts, locale: str) -> dict[str, Any]:
+def _context(
+    facts: NoticeFacts, locale: str, free_text: Mapping[str, TranslatedText] | None
+) -> dict[str, Any]:
+    given = free_text or {}
+    shown = {
+        field: given.get(field) or untranslated(item, locale, _NOT_TRANSLATED)
+        for field, item in facts.free_text().items()
+    }
     return {
         "locale": locale,
         "case_id": facts.case_id,
@@ -360,14 +397,28 @@ def _context(facts: NoticeFacts, locale: str) -> dict[str, Any]:
         "legal_basis": facts.legal_basis,
         "deadline_hours": facts.deadline_hours,
         "reupload": facts.reupload,
+        "reported_before": facts.reported_before,
+        "follow_up": facts.follow_up,
+        "page_title": shown.get("page_title"),
+        "reviewer_note": shown.get("reviewer_note"),
     }
 
 
-def render_notice(facts: NoticeFacts, locale: str, templates_dir: Path | None = None) -> NoticeDraft:
+def render_notice(
+    facts: NoticeFacts,
+    locale: str,
+    templates_dir: Path | None = None,
+    *,
+    free_text: Mapping[str, TranslatedText] | None = None,
+) -> NoticeDraft:
     """Render the notice in one locale.
 
     ``body_html`` is a self-contained, inline-styled ``<div lang=...>`` (no external asset, no image), so the
     drafts of several locales can be placed one after another in one message.
+
+    ``free_text`` holds the facts' free text as this locale shows it (from
+    :func:`takedown.notices.free_text.translate_free_text`); free text without an entry there is shown as
+    written, marked untranslated when its language is not the locale's.
 
     Examples
     --------
@@ -386,7 +437,7 @@ def render_notice(facts: NoticeFacts, locale: str, templates_dir: Path | None = 
     if locale not in available_locales(folder):
         raise UnknownLocaleError(f"no notice templates for locale {locale!r} in {folder / 'notices'}")
     environment = make_environment(folder)
-    context = _context(facts, locale)
+    context = _context(facts, locale, free_text)
     subject_context = {**context, "page_host": _host_for_subject(facts.page_host)}
     subject = header_safe(
         environment.get_template(f"notices/{locale}/subject.txt.j2").render(subject_context)

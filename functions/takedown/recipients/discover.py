@@ -16,9 +16,11 @@ RDAP IP network     host (cdn behind a CDN)     0.6 (0.5)
 RDAP domain         registrar                   0.4
 ==================  ==========================  ====================================================
 
-An address found several times is listed once, with the highest confidence and every provenance. Web
-forms (platforms, CDNs) are listed separately: a reviewer fills them in by hand. Finding nothing is a note,
-never an exception; so is every lookup that failed.
+An address found several times is listed once, with the highest confidence and every provenance. Web forms
+(platforms: 0.95, CDNs: 0.5) are recipients too, with ``address=""`` and ``contact_form_url`` set; they are
+listed after every e-mail recipient, because an e-mail can be sent (and its bounces tracked) while a form needs
+the reviewer to submit the notice by hand. Finding nothing is a note, never an exception; so is every lookup
+that failed, and every address or form URL refused.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from typing import TYPE_CHECKING, Final
 from takedown.crawl.urls import host_of
 from takedown.model import Recipient
 from takedown.recipients.cdn import detect_cdn
+from takedown.recipients.contact_form import ContactForm, InvalidFormUrl, validate_form_url
+from takedown.recipients.platforms import PLATFORM_CONFIDENCE
 from takedown.recipients.rdap_json import RdapError
 from takedown.recipients.resolve import InvalidAddress, validate_address
 from takedown.recipients.site_contacts import discover_site_contacts
@@ -37,7 +41,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from takedown.recipients.cdn import CdnMatch
-    from takedown.recipients.contact_form import ContactForm
     from takedown.recipients.fetching import PageFetcher
     from takedown.recipients.platforms import PlatformRegistry
     from takedown.recipients.rdap import RdapClient
@@ -48,44 +51,76 @@ HOST_ABUSE_CONFIDENCE: Final = 0.6
 CDN_ABUSE_CONFIDENCE: Final = 0.5
 REGISTRAR_ABUSE_CONFIDENCE: Final = 0.4
 NO_ADDRESS_NOTE: Final = "no recipient address found: the reviewer must add one before sending"
+FORM_ONLY_NOTE: Final = (
+    "no recipient e-mail address found, only web forms: nothing is e-mailed; the reviewer submits the notice "
+    "text through the form and records it"
+)
 
 
 @dataclass(frozen=True)
 class Discovery:
-    """Candidate recipients (most confident first), contact forms, notes for the reviewer, and the
-    country the content is hosted in as far as we can tell ("" when unknown or hidden by a CDN)."""
+    """Candidate recipients (e-mail recipients most confident first, then web forms), notes for the reviewer,
+    the country the content is hosted in as far as we can tell ("" when unknown or hidden by a CDN), and the
+    name of the CDN recognised in front of the site ("" when none: the server address is then the host's)."""
 
     recipients: list[Recipient] = field(default_factory=list)
-    forms: list[ContactForm] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     country: str = ""
+    cdn: str = ""
+
+    @property
+    def forms(self) -> list[ContactForm]:
+        """The web forms among the recipients."""
+        return [
+            ContactForm(r.contact_form_url, r.role, r.found_at) for r in self.recipients if r.contact_form_url
+        ]
+
+
+def validated_recipient(recipient: Recipient) -> Recipient:
+    """``recipient`` with its address normalised; raises when it has neither a valid address nor a valid form.
+
+    A recipient with an address must have a valid one (:func:`validate_address`); a form URL must be a plain
+    https URL (:func:`validate_form_url`).
+
+    Raises
+    ------
+    InvalidAddress, InvalidFormUrl
+        Which one, and why.
+    """
+    if recipient.contact_form_url:
+        validate_form_url(recipient.contact_form_url)
+    if recipient.address or not recipient.contact_form_url:
+        return replace(recipient, address=validate_address(recipient.address))
+    return recipient
 
 
 class _Collected:
     def __init__(self) -> None:
         self.candidates: list[Recipient] = []
-        self.forms: list[ContactForm] = []
         self.notes: list[str] = []
 
     def add(self, recipients: Iterable[Recipient]) -> None:
         for recipient in recipients:
             try:
-                address = validate_address(recipient.address)
-            except InvalidAddress as error:
-                self.notes.append(f"{recipient.role} address refused ({recipient.found_at}): {error}")
-                continue
-            self.candidates.append(replace(recipient, address=address))
+                self.candidates.append(validated_recipient(recipient))
+            except (InvalidAddress, InvalidFormUrl) as error:
+                what = "form" if isinstance(error, InvalidFormUrl) else "address"
+                self.notes.append(f"{recipient.role} {what} refused ({recipient.found_at}): {error}")
 
-    def add_forms(self, forms: Iterable[ContactForm]) -> None:
-        known = {form.url for form in self.forms}
-        self.forms.extend(form for form in forms if form.url not in known)
+    def add_forms(self, forms: Iterable[ContactForm], confidence: float, **where: str) -> None:
+        self.add(form.as_recipient(confidence, **where) for form in forms)
+
+
+def _merge_key(recipient: Recipient) -> str:
+    return recipient.address or f"form {recipient.contact_form_url}"
 
 
 def merge_candidates(candidates: Iterable[Recipient]) -> list[Recipient]:
-    """One recipient per address, most confident first (ties keep the order found).
+    """One recipient per address (and per form URL for form-only recipients): e-mail recipients first, each
+    group most confident first (ties keep the order found).
 
     The merged recipient takes role, confidence, country and language from its most confident sighting
-    (country and language from the next ones when that has none) and lists every ``found_at``.
+    (country, language and a form URL from the next ones when that has none) and lists every ``found_at``.
 
     >>> merged = merge_candidates([
     ...     Recipient("a@x.example", "site", "mailto link on P", 0.7),
@@ -96,7 +131,7 @@ def merge_candidates(candidates: Iterable[Recipient]) -> list[Recipient]:
     """
     groups: dict[str, list[Recipient]] = {}
     for candidate in candidates:
-        groups.setdefault(candidate.address, []).append(candidate)
+        groups.setdefault(_merge_key(candidate), []).append(candidate)
     merged: list[Recipient] = []
     for group in groups.values():
         ranked = sorted(group, key=lambda recipient: -recipient.confidence)
@@ -107,9 +142,10 @@ def merge_candidates(candidates: Iterable[Recipient]) -> list[Recipient]:
                 found_at="; ".join(dict.fromkeys(recipient.found_at for recipient in ranked)),
                 country=next((r.country for r in ranked if r.country), ""),
                 language=next((r.language for r in ranked if r.language), ""),
+                contact_form_url=next((r.contact_form_url for r in ranked if r.contact_form_url), ""),
             )
         )
-    return sorted(merged, key=lambda recipient: -recipient.confidence)
+    return sorted(merged, key=lambda recipient: (not recipient.address, -recipient.confidence))
 
 
 def _network_recipients(network: IpNetwork, cdn: CdnMatch | None) -> list[Recipient]:
@@ -223,7 +259,8 @@ def discover_recipients(
     if match is not None:
         recipients, forms = match.channels()
         collected.add(recipients)
-        collected.add_forms(forms)
+        entry = match.entry
+        collected.add_forms(forms, PLATFORM_CONFIDENCE, country=entry.country, language=entry.language)
         country = match.entry.country
         if match.entry.notes:
             collected.notes.append(f"platform {match.entry.name}: {match.entry.notes}")
@@ -243,7 +280,7 @@ def discover_recipients(
     network = _lookup_network(rdap, server_ip, collected)
     cdn = detect_cdn(response_headers, network)
     if cdn is not None:
-        collected.add_forms(cdn.forms())
+        collected.add_forms(cdn.forms(), CDN_ABUSE_CONFIDENCE)
         collected.notes.append(
             f"{cdn.name} fronts the site ({'; '.join(cdn.evidence)}): the server address is the CDN's, "
             f"not the origin host's; the CDN's abuse process forwards the report to the host"
@@ -254,7 +291,16 @@ def discover_recipients(
             country = country or network.country
     _registrar_recipients(rdap, host, collected)
     recipients = merge_candidates(collected.candidates)
+    collected.notes.extend(reachability_notes(recipients))
+    return Discovery(
+        recipients=recipients, notes=collected.notes, country=country, cdn=cdn.name if cdn else ""
+    )
+
+
+def reachability_notes(recipients: list[Recipient]) -> list[str]:
+    """The note a reviewer needs when no recipient can be e-mailed: none found, or web forms only."""
     if not recipients:
-        forms_hint = f" ({len(collected.forms)} web form(s) listed)" if collected.forms else ""
-        collected.notes.append(NO_ADDRESS_NOTE + forms_hint)
-    return Discovery(recipients=recipients, forms=collected.forms, notes=collected.notes, country=country)
+        return [NO_ADDRESS_NOTE]
+    if not any(recipient.address for recipient in recipients):
+        return [FORM_ONLY_NOTE]
+    return []

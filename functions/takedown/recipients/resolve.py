@@ -9,9 +9,11 @@ import re
 from takedown.model import Recipient, Sighting
 
 # Deliberately strict: an address we send legal demands to must be plain ASCII local@domain.tld, no display
-# names, no comments, no line breaks. Internationalised addresses are refused until SMTPUTF8 is handled end to end.
+# names, no comments, no line breaks. Internationalised addresses are refused until SMTPUTF8 is handled end to end;
+# an internationalised *domain* in its ASCII (A-label) form, such as xn--3e0b707e (.한국), is plain ASCII and fine.
 _ADDRESS = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$"
 )
 
 

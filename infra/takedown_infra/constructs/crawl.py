@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from takedown import config as runtime
+from takedown.crawl.sources import load_sources
 from takedown_infra import ids
 from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
 from takedown_infra.constructs.storage import CAPTURES_PREFIX, MEDIA_PREFIX, SIGHTINGS_PREFIX, VIDEO_PREFIX
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from aws_cdk import aws_lambda as lambda_
 
     from takedown_infra.constructs.storage import StorageConstruct
@@ -30,6 +35,27 @@ MAX_RECEIVE_COUNT = 5
 CRAWL_BATCH_SIZE = 5
 # Few workers at once: the crawler visits other people's sites and should be gentle with them.
 MAX_CRAWL_CONCURRENCY = 5
+# Secrets Manager appends a hyphen and six random characters to a secret's name to make its ARN.
+SECRET_ARN_SUFFIX = "-??????"  # noqa: S105 - an ARN pattern, not a secret
+
+
+def source_secret_refs(sources_file: Path) -> list[str]:
+    """The ``secret_ref`` of every source in the sources file, each once, in file order."""
+    return list(
+        dict.fromkeys(source.secret_ref for source in load_sources(sources_file) if source.secret_ref)
+    )
+
+
+def secret_arn_pattern(scope: Construct, secret_ref: str) -> str:
+    """The ARN (pattern) IAM needs for a source's secret: a full ARN as given, a name with the random suffix."""
+    if secret_ref.startswith("arn:"):
+        return secret_ref
+    return Stack.of(scope).format_arn(
+        service="secretsmanager",
+        resource="secret",
+        resource_name=secret_ref + SECRET_ARN_SUFFIX,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 class CrawlConstruct(Construct):
@@ -42,7 +68,8 @@ class CrawlConstruct(Construct):
     dispatcher
         ``DispatchCrawlFunction``: reads the sources file and queues each source's seeds.
     worker
-        ``CrawlPageFunction``: fetches a page, stores media and sightings, queues the links it may follow.
+        ``CrawlPageFunction``: fetches a page, stores media and sightings, queues the links it may follow;
+        it may read the Secrets Manager secrets named by the sources (``secret_refs``) and nothing else.
     """
 
     def __init__(
@@ -54,6 +81,7 @@ class CrawlConstruct(Construct):
         defaults: FunctionDefaults,
         layers: list[lambda_.ILayerVersion],
         storage: StorageConstruct,
+        secret_refs: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = sqs.Queue(
@@ -102,12 +130,25 @@ class CrawlConstruct(Construct):
             defaults=defaults,
             layers=layers,
             description="Fetches one page, stores its media and queues its links",
-            environment={**queue_environment, runtime.ENV_CRAWL_TABLE: storage.crawl_table.table_name},
+            environment={
+                **queue_environment,
+                runtime.ENV_CRAWL_TABLE: storage.crawl_table.table_name,
+                # Each page with media gets its server's country from the network's RDAP registration.
+                runtime.ENV_RDAP_IP_URLS: ",".join(config.rdap_ip_base_urls),
+            },
             timeout=CRAWL_PAGE_TIMEOUT,
             memory_size=512,
         )
         self.queue.grant_send_messages(self.worker)
         storage.crawl_table.grant_read_write_data(self.worker)
+        if secret_refs:
+            # Only the secrets the sources file names; the worker sends them to their source's hosts only.
+            self.worker.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[secret_arn_pattern(self, ref) for ref in secret_refs],
+                )
+            )
         storage.evidence_bucket.grant_put(self.worker, f"{MEDIA_PREFIX}*")
         # Videos go under their own prefix, which notifies the video hashing function.
         storage.evidence_bucket.grant_put(self.worker, f"{VIDEO_PREFIX}*")

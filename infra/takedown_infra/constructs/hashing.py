@@ -14,6 +14,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from takedown import config as runtime
@@ -24,6 +25,7 @@ from takedown_infra.constructs.storage import (
     CAPTURES_PREFIX,
     MEDIA_PREFIX,
     SIGHTINGS_PREFIX,
+    THUMBNAILS_PREFIX,
     VIDEO_PREFIX,
 )
 
@@ -61,6 +63,8 @@ class HashingConstruct(Construct):
         Images (stills and animated), with the imaging layer; 120 s, 1024 MB.
     video_function
         Videos, with the video layer (PyAV); 300 s, 2048 MB, since the sampled frames are kept in memory.
+    dead_letter_queue
+        S3 events either function failed on after Lambda's two retries, with the error (KMS, SSL only, 14 days).
     """
 
     def __init__(
@@ -75,6 +79,17 @@ class HashingConstruct(Construct):
         state_machine: sfn.StateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
+        # S3 invokes the hashing functions asynchronously: Lambda retries a failed event twice and then drops it
+        # unless it has somewhere to go. Here it is kept, with Lambda's ErrorCode and ErrorMessage attributes, so
+        # no sighting is lost without a trace.
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            ids.HASHING_DEAD_LETTER_QUEUE,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=storage.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
         self.media_function = self._hashing_function(
             HashingFunctionSpec(
                 construct_id=ids.HASH_MEDIA_FUNCTION,
@@ -125,6 +140,7 @@ class HashingConstruct(Construct):
             },
             timeout=spec.timeout,
             memory_size=spec.memory_size,
+            dead_letter_queue=self.dead_letter_queue,
         )
         bucket = storage.evidence_bucket
         bucket.grant_read(function, f"{spec.prefix}*")
@@ -134,6 +150,14 @@ class HashingConstruct(Construct):
         # A file that matched nothing is not evidence of anything and is deleted (a delete marker under
         # versioning; Object Lock keeps the version until its retention ends). Only its own prefix.
         bucket.grant_delete(function, f"{spec.prefix}*")
+        # A candidate's small greyscale thumbnail, for the reviewer who asks for it (approval.thumbnail): a plain
+        # put, no retention (thumbnails are not evidence and expire).
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{THUMBNAILS_PREFIX}*")]
+            )
+        )
+        storage.key.grant_encrypt(function)
         storage.bank_table.grant_read_data(function)
         storage.cases_table.grant_read_write_data(function)
         storage.crawl_table.grant_write_data(function)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
+    from aws_cdk import aws_sqs as sqs
     from constructs import Construct
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -69,6 +70,7 @@ def create_python_function(
     environment: Mapping[str, str] | None = None,
     timeout: Duration | None = None,
     memory_size: int = 256,
+    dead_letter_queue: sqs.IQueue | None = None,
 ) -> lambda_.Function:
     """Create a function ``construct_id`` running ``takedown.handlers.<handler_module>.handler``.
 
@@ -92,6 +94,9 @@ def create_python_function(
         30 seconds unless given.
     memory_size
         In MB.
+    dead_letter_queue
+        For a function invoked asynchronously (S3 events): where an event goes, with its error, once Lambda's
+        retries are spent. The function is granted sending to it.
 
     Returns
     -------
@@ -127,4 +132,5 @@ def create_python_function(
         memory_size=memory_size,
         description=description,
         environment={**defaults.environment, **(environment or {})},
+        dead_letter_queue=dead_letter_queue,
     )

@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from takedown import config as runtime
 from takedown_infra import ids
 
 if TYPE_CHECKING:
@@ -22,6 +23,9 @@ SIGHTINGS_PREFIX = "sightings/"
 EVIDENCE_PREFIX = "evidence/"
 CAPTURES_PREFIX = "captures/"  # WARC of each page with media, as fetched; locked when a case cites it
 BANK_INDEX_PREFIX = "bank-index/"  # the published bank index snapshot and its pointer
+THUMBNAILS_PREFIX = "thumbnails/"  # reviewers' small greyscale thumbnails of candidates (not evidence)
+# A thumbnail serves the review only; no execution (and so no review) outlives the state machine's 30-day timeout.
+THUMBNAIL_EXPIRY_DAYS = 30
 CAPTURE_EXPIRY_DAYS = 30
 TTL_ATTRIBUTE = "expires_at"
 
@@ -108,10 +112,40 @@ class StorageConstruct(Construct):
                     prefix=VIDEO_PREFIX,
                     noncurrent_version_expiration=Duration.days(1),
                 ),
+                # Review thumbnails are never locked: they go once no review can still ask for them.
+                s3.LifecycleRule(
+                    id="ExpireThumbnails",
+                    prefix=THUMBNAILS_PREFIX,
+                    expiration=Duration.days(THUMBNAIL_EXPIRY_DAYS),
+                    noncurrent_version_expiration=Duration.days(1),
+                ),
             ],
             removal_policy=removal_policy,
         )
         self.cases_table = self._table(ids.CASES_TABLE, removal_policy)
+        # Sparse: only pending reviews carry its keys. No task token, no decision in it.
+        self.cases_table.add_global_secondary_index(
+            index_name=runtime.PENDING_REVIEWS_INDEX,
+            partition_key=dynamodb.Attribute(
+                name=runtime.PENDING_PARTITION_ATTRIBUTE, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(
+                name=runtime.PENDING_DUE_ATTRIBUTE, type=dynamodb.AttributeType.NUMBER
+            ),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=["case_id", "reviewer", "link_expires_at", "reminded_at"],
+        )
+        # Sparse: only monitored cases with a check scheduled carry these attributes (takedown.aws.recheck_queue).
+        self.cases_table.add_global_secondary_index(
+            index_name=runtime.RECHECK_DUE_INDEX,
+            partition_key=dynamodb.Attribute(
+                name=runtime.RECHECK_PARTITION_ATTRIBUTE, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(
+                name=runtime.RECHECK_DUE_ATTRIBUTE, type=dynamodb.AttributeType.STRING
+            ),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
         self.bank_table = self._table(ids.BANK_TABLE, removal_policy)
         self.crawl_table = self._table(ids.CRAWL_TABLE, removal_policy)
 

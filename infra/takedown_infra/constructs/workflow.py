@@ -1,17 +1,25 @@
-"""The case workflow: one Step Functions execution per sighting, from scoring to a sent (or closed) notice.
+"""The case workflow: one Step Functions execution per notice of a case, from scoring to a sent (or closed) notice.
 
-Execution input is ``{"case_id": "...", "phash": "...", "matches": [...]}`` (from the hashing function). The flow::
+A first notice's execution (``case-<id>``) has the input ``{"case_id": "...", "phash": "...", "matches": [...]}``
+(from the hashing function). A follow-up notice's execution (``case-<id>-v<n>``, started by the re-check function)
+has ``{"case_id": "...", "follow_up": {"version": n, "policy_approved": bool}}`` and starts at the drafting. The
+flow::
 
-    Score -> IsCandidate --candidate--> ResolveRecipients -> BuildReport -> DraftNotice
-          |                            -> RenderLocales (Map over $.locales: RenderNoticeLocale)
-          |                            -> RequestApproval (waitForTaskToken, timeout) -> ReviewDecision
-          |                                    |                                          |-- APPROVED --> SendNotice -> Sent
-          |                                    '-- States.Timeout -> CloseExpired -> Expired
-          |                                                                               '-- otherwise --> CloseRejected -> Rejected
-          '--otherwise--> CloseNoMatch -> NoMatch
+    IsFollowUp --follow_up--> DraftNotice (below)
+      '--otherwise--> Score -> IsCandidate --candidate--> ResolveRecipients -> BuildReport -> DraftNotice
+                              '--otherwise--> CloseNoMatch -> NoMatch
+    DraftNotice (result at $.notice) -> RenderLocales (Map over $.notice.locales: RenderNoticeLocale)
+      -> ReviewNeeded --follow_up.policy_approved--> ApprovedByPolicy -> SendNotice -> Sent
+           '--otherwise--> RequestApproval (waitForTaskToken, timeout) -> ReviewDecision
+                 |                                           |-- APPROVED --> SendNotice -> Sent
+                 '-- States.Timeout -> CloseExpired -> Expired
+                                                             '-- otherwise --> CloseRejected -> Rejected
 
 Any other task failure goes to ``CloseFailed`` (with the error at ``$.error``) and then the ``Failed`` state.
-The decision Choice defaults to rejection: only a structured ``{"decision": "APPROVED"}`` sends anything.
+The decision Choice defaults to rejection: only a structured ``{"decision": "APPROVED"}`` sends anything, and both
+Choices default to the reviewed path. ``ApprovedByPolicy`` only marks the state: ``SendNotice`` itself checks the
+case record (a follow-up requested under the deployment's policy, to recipients a reviewer approved) before it
+sends. For a follow-up, the close states return the case to monitoring instead of closing it.
 """
 
 from __future__ import annotations
@@ -45,7 +53,20 @@ if TYPE_CHECKING:
 THROTTLE_ERRORS = ["Lambda.TooManyRequestsException"]
 ERROR_PATH = "$.error"
 REVIEW_PATH = "$.review"
+NOTICE_PATH = (
+    "$.notice"  # DraftNotice's result, beside the input (a follow-up's input must reach ReviewNeeded)
+)
 CASE_ID = sfn.JsonPath.string_at("$.case_id")
+
+
+def follow_up_environment(config: DeploymentConfig) -> dict[str, str]:
+    """The follow-up settings, for every function that schedules a re-check or decides a follow-up."""
+    return {
+        runtime.ENV_RECHECK_INTERVAL_HOURS: str(config.recheck_interval_hours),
+        runtime.ENV_FOLLOW_UP_INTERVAL_HOURS: str(config.follow_up_interval_hours),
+        runtime.ENV_ESCALATE_AFTER_INTERVALS: str(config.escalate_after_intervals),
+        runtime.ENV_FOLLOW_UP_POLICY: config.follow_up_policy,
+    }
 
 
 class WorkflowConstruct(Construct):
@@ -139,10 +160,13 @@ class WorkflowConstruct(Construct):
             ids.SEND_NOTICE_FUNCTION,
             "handle_send_notice",
             "Sends the approved notice",
-            {runtime.ENV_CONFIGURATION_SET: configuration_set},
+            {runtime.ENV_CONFIGURATION_SET: configuration_set, **follow_up_environment(self._config)},
         )
         self.close_case = self._function(
-            ids.CLOSE_CASE_FUNCTION, "handle_close_case", "Records how a case ended"
+            ids.CLOSE_CASE_FUNCTION,
+            "handle_close_case",
+            "Records how a case ended",
+            follow_up_environment(self._config),
         )
 
     def _grant(
@@ -169,13 +193,19 @@ class WorkflowConstruct(Construct):
         notifications.grant_send_email(self.send_notice)
 
     def _invoke(
-        self, state_name: str, function: lambda_.IFunction, payload: sfn.TaskInput | None = None
+        self,
+        state_name: str,
+        function: lambda_.IFunction,
+        payload: sfn.TaskInput | None = None,
+        *,
+        result_path: str | None = None,
     ) -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(
             self,
             state_name,
             lambda_function=function,
             payload=payload,
+            result_path=result_path,
             payload_response_only=True,
             retry_on_service_exceptions=True,
         )
@@ -204,11 +234,11 @@ class WorkflowConstruct(Construct):
         score = self._invoke(ids.STATE_SCORE, self.score)
         resolve = self._invoke(ids.STATE_RESOLVE_RECIPIENTS, self.resolve_recipients)
         report = self._invoke(ids.STATE_BUILD_REPORT, self.build_report)
-        draft = self._invoke(ids.STATE_DRAFT_NOTICE, self.draft_notice)
+        draft = self._invoke(ids.STATE_DRAFT_NOTICE, self.draft_notice, result_path=NOTICE_PATH)
         render_locales = sfn.Map(
             self,
             ids.STATE_RENDER_LOCALES,
-            items_path="$.locales",
+            items_path=f"{NOTICE_PATH}.locales",
             item_selector={
                 "case_id": CASE_ID,
                 "locale": sfn.JsonPath.string_at("$$.Map.Item.Value"),
@@ -249,28 +279,47 @@ class WorkflowConstruct(Construct):
             sfn.Condition.is_present("$.review.decision"),
             sfn.Condition.string_equals("$.review.decision", "APPROVED"),
         )
+        sending = send.next(sfn.Succeed(self, ids.STATE_SENT))
         review_decision = (
             sfn.Choice(self, ids.STATE_REVIEW_DECISION)
-            .when(approved, send.next(sfn.Succeed(self, ids.STATE_SENT)))
+            .when(approved, sending)
             .otherwise(
                 self._close(ids.STATE_CLOSE_REJECTED, "REJECTED").next(sfn.Succeed(self, ids.STATE_REJECTED))
             )
         )
+        # Marks the state only: SendNotice checks the case record before sending anything nobody reviewed.
+        approved_by_policy = sfn.Pass(
+            self,
+            ids.STATE_APPROVED_BY_POLICY,
+            result=sfn.Result.from_object({"decision": "POLICY", "policy": "auto-same-recipient"}),
+            result_path=REVIEW_PATH,
+        )
+        by_policy = sfn.Condition.and_(
+            sfn.Condition.is_present("$.follow_up.policy_approved"),
+            sfn.Condition.boolean_equals("$.follow_up.policy_approved", True),
+        )
+        review_needed = (
+            sfn.Choice(self, ids.STATE_REVIEW_NEEDED)
+            .when(by_policy, approved_by_policy.next(send))
+            .otherwise(request_approval.next(review_decision))
+        )
+        draft.next(render_locales).next(review_needed)
         candidate = sfn.Condition.and_(
             sfn.Condition.is_present("$.candidate"),
             sfn.Condition.boolean_equals("$.candidate", True),
         )
-        after_match = (
-            resolve.next(report).next(draft).next(render_locales).next(request_approval).next(review_decision)
-        )
         is_candidate = (
             sfn.Choice(self, ids.STATE_IS_CANDIDATE)
-            .when(candidate, after_match)
+            .when(candidate, resolve.next(report).next(draft))
             .otherwise(
                 self._close(ids.STATE_CLOSE_NO_MATCH, "NO_MATCH").next(sfn.Succeed(self, ids.STATE_NO_MATCH))
             )
         )
-        return score.next(is_candidate)
+        return (
+            sfn.Choice(self, ids.STATE_IS_FOLLOW_UP)
+            .when(sfn.Condition.is_present("$.follow_up"), draft)
+            .otherwise(score.next(is_candidate))
+        )
 
     def _state_machine(self, defaults: FunctionDefaults) -> sfn.StateMachine:
         log_group = logs.LogGroup(

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from takedown.cases.follow_up import Approval, FollowUp, NoticeState, NoticeVersion
 from takedown.cases.record import CaseRecord, CaseTransitionError, case_id_for, execution_name_for
-from takedown.model import CaseStatus, MatchEvidence, Sighting
+from takedown.model import CaseStatus, MatchEvidence, RelatedCase, Sighting
+
+from .follow_up_samples import SITE, sent_notice
 
 
 def _sighting(page: str = "https://board.example/p/1") -> Sighting:
@@ -68,3 +72,72 @@ def test_record_round_trips_through_json_dict() -> None:
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
         CaseRecord.open(_sighting(), now=datetime(2026, 1, 1))
+
+
+# --- after the notice ------------------------------------------------------------------------------------------
+
+
+def _notified(now: datetime) -> CaseRecord:
+    record, _ = CaseRecord.open(_sighting(), now=now)
+    for status in (
+        CaseStatus.MATCHED,
+        CaseStatus.RECIPIENTS_RESOLVED,
+        CaseStatus.REPORT_BUILT,
+        CaseStatus.DRAFTED,
+        CaseStatus.AWAITING_REVIEW,
+        CaseStatus.APPROVED,
+    ):
+        record, _ = record.advance(status, "step", now=now)
+    first = sent_notice(1, [SITE])
+    record, _ = record.advance(
+        CaseStatus.SENT, "send-notice", now=now, follow_up=FollowUp.start(first, next_check_at=now)
+    )
+    return record
+
+
+def test_a_notified_case_is_due_for_its_recheck_until_it_is_closed() -> None:
+    now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    record = _notified(now)
+    assert record.is_monitored and record.recheck_due_at == "2026-11-28T08:00:00.000000Z"
+    removed, _ = record.advance(CaseStatus.REMOVED, "recheck", now=now)
+    assert not removed.is_monitored and removed.recheck_due_at == ""
+    with pytest.raises(CaseTransitionError):
+        removed.advance(CaseStatus.DRAFTED, "draft-notice")
+
+
+def test_follow_up_transitions_need_a_follow_up_notice_in_flight() -> None:
+    now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    record = _notified(now)
+    assert record.follow_up is not None
+    # WHEN nothing was requested THEN no follow-up may be drafted, and there is nothing to return from
+    with pytest.raises(CaseTransitionError, match="no follow-up notice was requested"):
+        record.advance(CaseStatus.DRAFTED, "draft-notice")
+    with pytest.raises(CaseTransitionError, match="no follow-up notice in flight"):
+        record.advance(CaseStatus.MONITORING, "close-follow-up")
+    # WHEN a reviewed follow-up is drafted THEN it may not skip the review
+    reviewed = NoticeVersion(2, [SITE], 0, NoticeState.REQUESTED, Approval.REVIEWER, "2026-11-29T08:00:00Z")
+    requesting = record.follow_up.with_request(reviewed, now=now)
+    drafted, _ = record.advance(CaseStatus.SENT, "recheck", follow_up=requesting)
+    drafted, _ = drafted.advance(CaseStatus.DRAFTED, "draft-notice")
+    with pytest.raises(CaseTransitionError, match="skips the review"):
+        drafted.advance(CaseStatus.APPROVED, "policy-approval")
+    # AND one requested under the policy may
+    by_policy = replace(reviewed, approval=Approval.POLICY)
+    policy_record, _ = record.advance(
+        CaseStatus.SENT, "recheck", follow_up=record.follow_up.with_request(by_policy, now=now)
+    )
+    policy_drafted, _ = policy_record.advance(CaseStatus.DRAFTED, "draft-notice")
+    approved, _ = policy_drafted.advance(CaseStatus.APPROVED, "policy-approval")
+    assert approved.status is CaseStatus.APPROVED
+    # AND a rejected follow-up returns to monitoring
+    rejected, _ = drafted.advance(CaseStatus.AWAITING_REVIEW, "request-approval")
+    rejected, _ = rejected.advance(CaseStatus.REJECTED, "review")
+    back, _ = rejected.advance(CaseStatus.MONITORING, "close-follow-up")
+    assert back.status is CaseStatus.MONITORING
+
+
+def test_the_record_with_its_follow_up_and_related_cases_round_trips() -> None:
+    record = _notified(datetime(2026, 11, 28, 8, 0, tzinfo=UTC))
+    record = replace(record, related_cases=[RelatedCase("c1", "https://a.example/", "t", earlier=True)])
+    assert CaseRecord.from_dict(record.to_dict()) == record
+    assert execution_name_for(record.case_id, 3) == f"case-{record.case_id}-v3"

@@ -11,10 +11,12 @@ from takedown.crawl.crawl_step import (
     PageTask,
     TaskError,
     crawl_page,
+    cycle_id_at,
     fetcher_for_source,
 )
+from takedown.crawl.errors import FetchDeferred
 from takedown.crawl.fetch import SafeFetcher
-from takedown.crawl.pacing import RequestPacer
+from takedown.crawl.pacing import DEFERRED_HOST_RATE_LIMIT, RequestPacer
 from takedown.crawl.sources import Source
 from tests.unit.crawl.conftest import unused_port
 from tests.unit.crawl.samples import ebml_header, image_bytes, mp4_header
@@ -299,3 +301,97 @@ def test_request_pacer_rejects_a_zero_rate() -> None:
     # THEN it is refused
     with pytest.raises(ValueError, match="requests_per_second"):
         RequestPacer(0)
+
+
+class DeferAfter:
+    """A pacer that lets ``allowed`` requests through, then puts every later one off (a busy host)."""
+
+    def __init__(self, allowed: int) -> None:
+        self.allowed = allowed
+        self.asked: list[str] = []
+
+    def wait(self, url: str) -> None:
+        self.asked.append(url)
+        if len(self.asked) > self.allowed:
+            raise FetchDeferred(url, DEFERRED_HOST_RATE_LIMIT, "the host is busy", 42.0)
+
+
+def test_a_page_put_off_by_the_pacer_is_not_fetched(site: LoopbackSite, gallery: dict[str, bytes]) -> None:
+    # GIVEN a pacer that puts off the very first request
+    source = _source(site)
+    # WHEN the page is crawled
+    outcome = crawl_page(
+        PageTask(source.id, site.url("/site/index.html"), 0), source, _fetcher(), pacer=DeferAfter(0)
+    )
+    # THEN nothing was requested, nothing is refused, and the deferral says when the host is free
+    assert site.requests == []
+    assert outcome.page is None and outcome.refusals == []
+    assert outcome.deferred is not None
+    assert (outcome.deferred.url, outcome.deferred.retry_after) == (site.url("/site/index.html"), 42.0)
+    assert outcome.deferred_media == []
+
+
+def test_media_put_off_by_the_pacer_are_listed_and_the_rest_kept(
+    site: LoopbackSite, gallery: dict[str, bytes]
+) -> None:
+    # GIVEN a pacer that lets the page and two media through, then puts requests off
+    source = _source(site)
+    seen_asked: list[str] = []
+
+    def seen(url: str) -> bool:
+        seen_asked.append(url)
+        return False
+
+    # WHEN the page is crawled
+    outcome = crawl_page(
+        PageTask(source.id, site.url("/site/index.html"), 0),
+        source,
+        _fetcher(),
+        pacer=DeferAfter(3),
+        seen=seen,
+    )
+    # THEN the page and the first two media were fetched and kept, with the links to follow
+    assert outcome.page is not None
+    assert [item.url for item in outcome.media] == [site.url("/site/og.bmp"), site.url("/site/card.tiff")]
+    assert len(outcome.next_pages) == 3
+    # AND the third media and every one after it are listed as put off, in page order; only the first of
+    # them went through seen(), and none of them is a refusal
+    assert outcome.deferred is not None and outcome.deferred.url == site.url("/site/photo.jpg")
+    deferred = [ref.url for ref in outcome.deferred_media]
+    assert deferred[0] == site.url("/site/photo.jpg") and len(deferred) == 12 - 2
+    assert seen_asked == [site.url("/site/og.bmp"), site.url("/site/card.tiff"), site.url("/site/photo.jpg")]
+    assert not {refusal.url for refusal in outcome.refusals} & set(deferred)
+    assert len(site.requests) == 3
+
+
+def test_linked_pages_inherit_the_cycle(site: LoopbackSite, gallery: dict[str, bytes]) -> None:
+    # GIVEN a task of one crawl cycle
+    source = _source(site)
+    task = PageTask(source.id, site.url("/site/index.html"), 0, cycle="20261128T070000Z")
+    # WHEN the page is crawled THEN every page to follow belongs to the same cycle
+    outcome = crawl_page(task, source, _fetcher())
+    assert {page.cycle for page in outcome.next_pages} == {"20261128T070000Z"}
+    assert {page.deferrals for page in outcome.next_pages} == {0}
+
+
+def test_page_task_carries_its_cycle_and_deferrals_and_old_messages_still_read() -> None:
+    # GIVEN a task with a cycle and two deferrals, and a message written before cycles existed
+    task = PageTask("demo", "https://site.example/a", 1, cycle="20261128T070000Z-a1b2c3", deferrals=2)
+    old = {"source_id": "demo", "url": "https://site.example/a", "depth": 1}
+    # WHEN they go through the queue and back
+    # THEN the task is unchanged and the old message reads with no cycle and no deferrals
+    assert PageTask.from_dict(task.to_dict()) == task
+    assert PageTask.from_dict(old) == PageTask("demo", "https://site.example/a", 1, cycle="", deferrals=0)
+    assert PageTask("demo", "https://site.example/a", 1).to_dict() == old
+    # AND a bad cycle or deferral count is refused specifically
+    for bad in ({"cycle": "a b"}, {"cycle": "x" * 65}, {"cycle": 7}, {"deferrals": -1}, {"deferrals": True}):
+        with pytest.raises(TaskError, match=next(iter(bad))):
+            PageTask.from_dict({**old, **bad})
+
+
+def test_cycle_ids_are_utc_times() -> None:
+    # GIVEN 2026-11-28 07:00:00 UTC WHEN cycle ids are made THEN they are its compact ISO form
+    assert cycle_id_at(1795849200.0) == "20261128T070000Z"
+    assert cycle_id_at(1795849200.9, "x1") == "20261128T070000Z-x1"
+    with pytest.raises(TaskError, match="suffix"):
+        cycle_id_at(0.0, "no spaces")

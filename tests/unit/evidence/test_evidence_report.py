@@ -253,3 +253,24 @@ def test_an_empty_case_renders_with_explicit_nones(templates: Path) -> None:
     )
     for section in ("er-matches", "er-recipients", "er-timeline", "er-evidence"):
         assert "none" in page.by_id(section).text, section
+
+
+def test_a_form_only_recipient_shows_its_web_form(templates: Path) -> None:
+    # GIVEN a recipient reachable only through a web form (no address), and one with both
+    form_url = "https://abuse.cdn.example/report?kind=csam"
+    report = _report(
+        recipients=[
+            Recipient("", "cdn", "CDN abuse form", 0.5, contact_form_url=form_url),
+            Recipient(
+                "desk@platform.example", "platform", "registry", 0.9, contact_form_url=form_url + "&x=1"
+            ),
+        ]
+    )
+    # WHEN the report is rendered
+    recipients = HtmlProbe(render_report_html(report, templates)).by_id("er-recipients").text
+    # THEN the form's address stands where the e-mail address would, marked as a web form, for both
+    assert recipients.count("Web form") == 2
+    assert form_url in recipients and f"{form_url}&x=1" in recipients
+    assert "desk@platform.example" in recipients
+    # AND the JSON report keeps it too
+    assert report_json(report)["recipients"][0]["contact_form_url"] == form_url

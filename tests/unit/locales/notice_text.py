@@ -35,6 +35,7 @@ def without_case_data(text: str, facts: NoticeFacts) -> str:
         facts.recipient.address,
         facts.recipient.found_at,
         facts.page_host,
+        *(item.text for item in facts.free_text().values()),
     ]
     for value in sorted(filter(None, data), key=len, reverse=True):
         text = text.replace(value, " ")

@@ -14,6 +14,7 @@ from jinja2 import meta, nodes
 
 from takedown.model import Recipient
 from takedown.notices.drafting import LOCALE_FILES, NoticeFacts, available_locales, render_notice
+from takedown.notices.free_text import FreeText, TranslatedText, translate_free_text
 from takedown.notices.rendering import make_environment
 
 from .conftest import CAPACITIES, JURISDICTIONS, LOCALES, ROLES, build_facts
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
     MakeFacts = Callable[..., NoticeFacts]
 
 OTHER_LOCALES = [locale for locale in LOCALES if locale != "en"]
-# The variables a notice template may use: the facts, and what render_notice derives from them. Nothing else
-# (no page title, nothing about the person depicted) can reach a notice.
+# The variables a notice template may use: the facts (free text among them: the page title and a reviewer's
+# note, as each locale shows them), and what render_notice derives from them. Nothing else (nothing about the
+# person depicted) can reach a notice.
 NOTICE_VARIABLES = {f.name for f in dataclasses.fields(NoticeFacts)} | {
     "locale",
     "page_host",
@@ -72,7 +74,17 @@ ENGLISH_PHRASES = [
     "Why this content is unlawful",
     "What we ask you to do",
     "Evidence reference",
+    "Page title",
+    "Note from the reviewing officer",
+    "original wording, not translated",
+    "machine translation; original wording",
 ]
+# Free text in every notice: a Korean page title and reviewer's note, shown untranslated for some recipient
+# roles and "translated" (stand-in words without letters, so they add no English) for others.
+TITLE_KO = "자유게시판 - 사진 모음"
+NOTE_KO = "같은 게시물이 댓글에도 올라와 있습니다."
+UNTRANSLATED_ROLES = {"host", "cdn"}
+TRANSLATED_ROLES = {"source-contact", "unknown"}
 SUBJECT_MAX_CHARS = 200
 
 
@@ -177,18 +189,40 @@ def test_notice_templates_use_only_the_facts_of_a_notice(templates: Path, locale
 # --- rendering every case ----------------------------------------------------------------------------------------
 
 
+def _free_text(role: str, locale: str) -> tuple[dict[str, FreeText], dict[str, TranslatedText]]:
+    """The free text of a notice to ``role``, and how the ``locale`` notice shows it."""
+    if role not in UNTRANSLATED_ROLES | TRANSLATED_ROLES:
+        return {}, {}
+    items = {
+        "page_title": FreeText("page_title", TITLE_KO, "ko"),
+        "reviewer_note": FreeText("reviewer_note", NOTE_KO, "ko"),
+    }
+    if role in UNTRANSLATED_ROLES or locale == "ko":
+        return items, translate_free_text(items, locale, None)
+    return items, {
+        field: TranslatedText(item.text, f"№{index} ①②③", "ko", locale, translated=True)
+        for index, (field, item) in enumerate(items.items(), start=1)
+    }
+
+
 @functools.cache
 def _every_draft(templates: Path, locale: str) -> tuple[tuple[NoticeFacts, NoticeDraft], ...]:
-    """The notice in ``locale`` for every legal basis, recipient role, sender capacity and re-upload flag."""
+    """The notice in ``locale`` for every legal basis, recipient role, sender capacity and re-upload flag; some
+    roles' notices carry free text, shown untranslated or translated."""
     drafts = []
     for jurisdiction, role, capacity, reupload in product(JURISDICTIONS, ROLES, CAPACITIES, (False, True)):
         recipient = Recipient(
             address="abuse@provider.example", role=role, found_at="RDAP abuse contact", confidence=0.8
         )
+        items, shown = _free_text(role, locale)
         facts = build_facts(
-            jurisdiction=jurisdiction, recipient=recipient, sender_capacity_key=capacity, reupload=reupload
+            jurisdiction=jurisdiction,
+            recipient=recipient,
+            sender_capacity_key=capacity,
+            reupload=reupload,
+            **items,
         )
-        drafts.append((facts, render_notice(facts, locale, templates)))
+        drafts.append((facts, render_notice(facts, locale, templates, free_text=shown)))
     return tuple(drafts)
 
 
@@ -278,3 +312,35 @@ def test_subjects_are_one_header_safe_line_within_bounds(
         assert facts.case_id in subject
         # AND it names the site by its right-hand labels, as far as they fit (a bidi override shown as a marker)
         assert facts.page_host.replace("\u202e", "[U+202E]")[-40:] in subject
+
+
+# --- free text -----------------------------------------------------------------------------------------------
+
+
+def _words(templates: Path, locale: str, macro: str) -> str:
+    module = make_environment(templates).get_template(f"notices/{locale}/words.j2").make_module({})
+    return str(getattr(module, macro)()).strip()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_free_text_is_labelled_and_marked_in_the_locales_own_words(templates: Path, locale: str) -> None:
+    # GIVEN the locale's words for untranslated and machine-translated text
+    untranslated = _words(templates, locale, "untranslated_note")
+    machine = _words(templates, locale, "machine_translated_note")
+    if locale != "en":
+        assert untranslated != _words(templates, "en", "untranslated_note")
+        assert machine != _words(templates, "en", "machine_translated_note")
+    # WHEN notices carrying a Korean page title and reviewer's note are rendered
+    for facts, draft in _every_draft(templates, locale):
+        if facts.recipient.role not in UNTRANSLATED_ROLES | TRANSLATED_ROLES:
+            assert TITLE_KO not in draft.body_text and untranslated not in draft.body_text
+            continue
+        # THEN both are shown, in text and in HTML
+        assert TITLE_KO in draft.body_text and NOTE_KO in draft.body_text
+        assert TITLE_KO in draft.body_html and NOTE_KO in draft.body_html
+        # AND text shown as written in another language is marked; a translation names its original
+        marked = locale != "ko" and facts.recipient.role in UNTRANSLATED_ROLES
+        translated = locale != "ko" and facts.recipient.role in TRANSLATED_ROLES
+        assert draft.body_text.count(f"({untranslated})") == (2 if marked else 0)
+        assert (f"({machine}: {TITLE_KO})" in draft.body_text) is translated
+        assert (f"({machine}: {NOTE_KO})" in draft.body_text) is translated

@@ -54,7 +54,7 @@ def test_notice_facts_have_no_field_that_could_describe_a_victim() -> None:
     assert names == {
         "case_id", "centre_name", "centre_email", "sender_capacity_key", "page_url", "media_urls",
         "observed_at", "evidence_key", "evidence_sha256", "media_sha256", "recipient", "jurisdiction",
-        "deadline_hours", "reupload",
+        "deadline_hours", "reupload", "reported_before", "follow_up", "page_title", "reviewer_note",
     }  # fmt: skip
     words = {word for name in names for word in name.split("_")}
     assert not words & {"victim", "person", "subject", "age", "gender", "birth", "phone", "identity"}

@@ -76,7 +76,7 @@ def test_korean_board_candidates_are_merged_ordered_and_located(
         "RDAP abuse contact 'ABUSE-1' of network NET-198-51-100-0-1 'EXAMPLE-HOSTING-NET' for 198.51.100.7"
         f" at {rdap_server.url('/ip/198.51.100.7')}"
     )
-    assert (host.country, found.country) == ("KR", "KR")
+    assert (host.country, found.country, found.cdn) == ("KR", "KR", "")
     # AND what could not be done is in the notes
     assert any("an IP address has no domain registration [rdap:bad-query]" in note for note in found.notes)
     assert f"about page {website.url('/company/about')} not read: HTTP 404" in found.notes
@@ -114,17 +114,22 @@ def test_a_cloudflare_fronted_site_routes_to_the_cdn_form_and_the_registrar(
         rdap=_rdap(rdap_server),
         registry=None,
     )
-    # THEN the network's abuse contact is the CDN's, the registrar's comes last, and the country is hidden
+    # THEN the network's abuse contact is the CDN's, the registrar's comes last of the e-mail recipients, then
+    # Cloudflare's abuse form (a recipient without an address), and the country is hidden
     assert [(r.address, r.role, r.confidence, r.country) for r in found.recipients] == [
         ("owner@example.com", "site", 0.7, ""),
         ("abuse@cdn-network.example.net", "cdn", 0.5, ""),
         ("abuse@registrar.example.org", "registrar", 0.4, ""),
+        ("", "cdn", 0.5, ""),
     ]
+    assert found.recipients[3].contact_form_url == CLOUDFLARE_ABUSE_FORM
+    assert [r.contact_form_url for r in found.recipients[:3]] == ["", "", ""]
     assert found.recipients[2].found_at == (
         "RDAP abuse contact of Example Registrar, Inc. (IANA id 9999) for example.com"
         f" at {rdap_server.url('/com/domain/example.com')}"
     )
     assert found.country == ""
+    assert found.cdn == "Cloudflare"
     # AND Cloudflare's abuse form is offered, with the evidence, and the reviewer is told why
     assert [(form.url, form.role) for form in found.forms] == [(CLOUDFLARE_ABUSE_FORM, "cdn")]
     assert "header server: cloudflare" in found.forms[0].found_at

@@ -1,0 +1,137 @@
+"""The crawl worker's extra reach: the sources' secrets (each by name, nothing else) and the RDAP base URLs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+
+from takedown import config as runtime
+from takedown_infra.deployment import DeploymentConfig
+from tests.infra.conftest import build_stack
+from tests.infra.repo_paths import EXAMPLE_CONFIG
+from tests.infra.template_reading import (
+    actions_of,
+    logical_id,
+    render_intrinsics,
+    resources_of,
+    role_policy_statements,
+    roles_allowed,
+)
+
+if TYPE_CHECKING:
+    from takedown_infra.stack import TakedownStack
+    from tests.infra.conftest import SynthesizedStack
+
+SECRET_ARN = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:takedown/crawl/full-arn-AbCdEf"
+
+
+def _source(source_id: str, secret_ref: str = "") -> dict[str, Any]:
+    source: dict[str, Any] = {
+        "id": source_id,
+        "kind": "community",
+        "seeds": [f"https://{source_id}.example/"],
+        "allowed_hosts": [f"{source_id}.example"],
+    }
+    if secret_ref:
+        source["secret_ref"] = secret_ref
+    return source
+
+
+@pytest.fixture(scope="module")
+def with_secrets(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[TakedownStack, dict[str, Any], Annotations]:
+    """A deployment whose sources name two secrets (one twice) and an RDAP server (a second synth: slow)."""
+    work = tmp_path_factory.mktemp("takedown-crawl-secrets")
+    sources = work / "sources.json"
+    document = {
+        "version": 1,
+        "sources": [
+            _source("members", "takedown/crawl/members"),
+            _source("open"),
+            _source("members-mirror", "takedown/crawl/members"),
+            _source("archive", SECRET_ARN),
+        ],
+    }
+    sources.write_text(json.dumps(document), encoding="utf-8")
+    config = dataclasses.replace(
+        DeploymentConfig.load(EXAMPLE_CONFIG),
+        sources_file=str(sources),
+        rdap_ip_base_urls=("https://rdap.example.net/",),
+    )
+    _, stack = build_stack(config, work)
+    return stack, Template.from_stack(stack).to_json()["Resources"], Annotations.from_stack(stack)
+
+
+def _worker_role(stack: TakedownStack) -> str:
+    role = stack.crawl.worker.role
+    assert role is not None
+    return logical_id(role)
+
+
+def test_without_secrets_in_the_sources_nobody_reads_a_source_secret(synthesized: SynthesizedStack) -> None:
+    # GIVEN the example deployment, whose sources name no secret
+    worker = _worker_role(synthesized.stack)
+    # THEN the crawl worker may not read any secret
+    statements = role_policy_statements(synthesized.resources, worker)
+    assert not [s for s in statements if any(a.startswith("secretsmanager:") for a in actions_of(s))]
+
+
+def test_the_worker_may_read_exactly_the_secrets_the_sources_name(
+    with_secrets: tuple[TakedownStack, dict[str, Any], Annotations],
+) -> None:
+    # GIVEN a deployment whose sources name a secret by name (twice) and one by full ARN
+    stack, resources, _ = with_secrets
+    worker = _worker_role(stack)
+    # WHEN the statements that allow reading secrets are found
+    granted = [
+        render_intrinsics(resource)
+        for statement in role_policy_statements(resources, worker)
+        if "secretsmanager:GetSecretValue" in actions_of(statement)
+        for resource in resources_of(statement)
+    ]
+    # THEN the worker may get those two secrets' values and nothing else: the name with Secrets Manager's
+    # six-character suffix (never "*"), the ARN as written
+    assert sorted(granted) == sorted(
+        [
+            "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:takedown/crawl/members-??????",
+            SECRET_ARN,
+        ]
+    )
+    actions = {
+        action
+        for statement in role_policy_statements(resources, worker)
+        for action in actions_of(statement)
+        if action.startswith("secretsmanager:")
+    }
+    assert actions == {"secretsmanager:GetSecretValue"}
+    # AND no other role may read them
+    others = roles_allowed(resources, "secretsmanager:GetSecretValue") - {worker}
+    for role in others:
+        for statement in role_policy_statements(resources, role):
+            if "secretsmanager:GetSecretValue" in actions_of(statement):
+                assert "takedown/crawl/" not in json.dumps(statement["Resource"])
+                assert SECRET_ARN not in json.dumps(statement["Resource"])
+
+
+def test_the_worker_gets_the_rdap_base_urls(
+    with_secrets: tuple[TakedownStack, dict[str, Any], Annotations],
+) -> None:
+    # GIVEN a deployment with an RDAP base URL for IP lookups
+    stack, resources, _ = with_secrets
+    # THEN the crawl worker gets it, for the server country of each page
+    variables = resources[logical_id(stack.crawl.worker)]["Properties"]["Environment"]["Variables"]
+    assert variables[runtime.ENV_RDAP_IP_URLS] == "https://rdap.example.net/"
+
+
+def test_cdk_nag_accepts_the_secret_grant(
+    with_secrets: tuple[TakedownStack, dict[str, Any], Annotations],
+) -> None:
+    # GIVEN the deployment with source secrets WHEN cdk-nag's findings are read THEN there are no errors
+    _, _, annotations = with_secrets
+    errors = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert [f"{e.id}: {e.entry.data}" for e in errors] == []
