@@ -10,9 +10,14 @@ from typing import Any
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from takedown.demo.after_notice import AfterNoticeError
     from takedown.demo.run import run_demo
 
-    summary = run_demo(wait_for_review=args.wait_for_review, out_dir=args.out)
+    try:
+        summary = run_demo(wait_for_review=args.wait_for_review, out_dir=args.out)
+    except AfterNoticeError as error:
+        print(f"demo failed after the notices: {error}", file=sys.stderr)
+        return 1
     if summary.sent < 1:
         print("demo failed: no notice was sent", file=sys.stderr)
         return 1

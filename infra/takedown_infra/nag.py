@@ -48,11 +48,6 @@ TRANSLATE_REASON = (
     "Authorization Reference lists no required resource for either (Amazon Translate calls Comprehend for the "
     "caller when a page did not say its language), so they are granted on '*' to the render function alone."
 )
-TABLE_INDEXES_REASON = (
-    "CDK's table grant includes the cases table's global secondary indexes (the sparse re-check index, and any "
-    "other index of that table), whose ARNs are <table ARN>/index/<name>; the wildcard stops at this one table's "
-    "indexes and adds no action beyond those granted on the table itself."
-)
 MAIL_FEEDBACK_DLQ_REASON = (
     "This queue is itself the dead-letter queue of the mail events: the SNS subscription's redrive policy and "
     "the feedback function's on-failure destination point at it, which cdk-nag does not recognise as a "
@@ -186,8 +181,6 @@ def _suppress_function(stack: TakedownStack, construct_id: str, function: lambda
     if construct_id == ids.RENDER_NOTICE_LOCALE_FUNCTION and stack.config.translate_free_text:
         star_reason = TRANSLATE_REASON
     _suppress(stack, policy, "IAM5", star_reason, ["Resource::*"])
-    cases_table = _logical_id(stack, stack.storage.cases_table)
-    _suppress(stack, policy, "IAM5", TABLE_INDEXES_REASON, [f"Resource::<{cases_table}.Arn>/index/*"])
     access = _BUCKET_ACCESS.get(construct_id)
     if access is None:
         return

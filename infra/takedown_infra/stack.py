@@ -33,6 +33,7 @@ from takedown import config as runtime
 from takedown_infra import ids
 from takedown_infra.config_layer import RUNTIME_SOURCES_FILE, RUNTIME_TEMPLATES_DIR, stage_config_layer
 from takedown_infra.constructs.approval import ApprovalApiConstruct
+from takedown_infra.constructs.case_access import grant_case_table_access
 from takedown_infra.constructs.crawl import CrawlConstruct, source_secret_refs
 from takedown_infra.constructs.follow_up import FollowUpConstruct
 from takedown_infra.constructs.hashing import HashingConstruct
@@ -123,6 +124,7 @@ class TakedownStack(Stack):
             code=functions_code(repo_root / "functions"),
             environment=self._shared_environment(),
             removal_policy=removal_policy,
+            log_key=self.storage.key,
         )
         common_layers: list[lambda_.ILayerVersion] = [self.layers.base, self.layers.config]
         imaging_layers: list[lambda_.ILayerVersion] = [
@@ -209,6 +211,8 @@ class TakedownStack(Stack):
             ids.RECHECK_CASES_FUNCTION: self.follow_up.recheck_function,
             ids.MAIL_FEEDBACK_FUNCTION: self.notifications.feedback_function,
         }
+        # Each function's own actions on the cases table, no more (constructs/case_access.py).
+        grant_case_table_access(self.storage.cases_table, self.functions)
         configure_free_text_translation(
             self.workflow.render_notice_locale, enabled=config.translate_free_text
         )

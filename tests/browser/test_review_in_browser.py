@@ -148,6 +148,10 @@ def test_reviewer_switches_to_english_reveals_the_thumbnail_and_chooses_the_reci
     # WHEN they send the notice to the second recipient instead of the first
     first, second = page.locator("#recipient-0"), page.locator("#recipient-1")
     assert first.is_checked() and not second.is_checked()
+    # (beside each tick box is that recipient's own addressing block, what it reads above the approved body)
+    block = page.locator("#addressing-1")
+    assert block.is_visible()
+    assert discovered[1] in block.inner_text() and discovered[0] not in block.inner_text()
     first.uncheck()
     second.check()
     with page.expect_navigation() as navigation:
@@ -160,3 +164,6 @@ def test_reviewer_switches_to_english_reveals_the_thumbnail_and_chooses_the_reci
     chosen = discovered[1]
     notices = [m for m in sent_mail() if set(m.destinations) & set(discovered)]
     assert len(notices) == 1 and set(notices[0].destinations) == {chosen}
+    # AND the message opens with that recipient's own addressing, never the first one's
+    plain = notices[0].body("plain")
+    assert chosen in plain.splitlines()[0] and discovered[0] not in plain

@@ -1,5 +1,6 @@
 """``takedown demo --wait-for-review``: the demo stops at the review step, prints the links and waits; a reviewer
-(this test, over plain HTTP) opens each printed link and approves; the demo then finishes with the notices sent."""
+(this test, over plain HTTP) opens each printed link and approves; the notices go out. After the re-checks, each
+follow-up notice waits for the reviewer the same way; the demo then finishes with its summary."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from takedown.demo.run import _FormReader
+from takedown.demo.reviewer import ReviewFormReader
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -22,6 +23,8 @@ pytestmark = pytest.mark.e2e
 WAITING = re.compile(r"^(\d+) review link\(s\): open each in a browser")
 LINK = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/reviews/[A-Za-z0-9_-]+\?e=\d+&s=[A-Za-z0-9_-]+)$")
 SENT = re.compile(r"notices sent \.+ (\d+)")
+FOLLOW_UPS_SENT = re.compile(r"follow-ups sent \.+ (\d+) \((\d+) approved by the reviewer\)")
+WAITING_OR_DONE = re.compile(f"{WAITING.pattern}|{SENT.pattern}")
 # The whole pipeline runs in the child: crawling, hashing and drafting take a while on a busy machine.
 DEMO_DEADLINE_S = 600
 
@@ -65,7 +68,7 @@ def _approve(link: str) -> int:
     with requests.Session() as browser:
         page = browser.get(link, timeout=30)
         assert page.status_code == 200
-        form = _FormReader()
+        form = ReviewFormReader()
         form.feed(page.text)
         answer = browser.post(
             requests.compat.urljoin(link, form.action),
@@ -75,7 +78,15 @@ def _approve(link: str) -> int:
         return answer.status_code
 
 
-def test_the_demo_waits_for_a_click_on_the_printed_link_and_then_sends(tmp_path: Path) -> None:
+def _links_after(output: _Output, index: int, count: int) -> tuple[int, list[str]]:
+    links = []
+    for _ in range(count):
+        index, found = output.wait_for(LINK, index + 1)
+        links.append(found.group(1))
+    return index, links
+
+
+def test_the_demo_waits_for_a_click_on_each_printed_link_and_then_sends(tmp_path: Path) -> None:
     # GIVEN the demo started with --wait-for-review
     process = subprocess.Popen(
         [sys.executable, "-m", "takedown.cli", "demo", "--wait-for-review", "--out", str(tmp_path / "out")],
@@ -90,20 +101,31 @@ def test_the_demo_waits_for_a_click_on_the_printed_link_and_then_sends(tmp_path:
         index, waiting = output.wait_for(WAITING)
         count = int(waiting.group(1))
         assert count >= 1
-        links = []
-        for _ in range(count):
-            index, found = output.wait_for(LINK, index + 1)
-            links.append(found.group(1))
+        index, links = _links_after(output, index, count)
         # THEN it is waiting: nothing has been decided or sent yet
         assert process.poll() is None
         assert not any(SENT.search(line) for line in output.lines)
         # WHEN the reviewer opens each printed link and approves
         assert [_approve(link) for link in links] == [200] * count
-        # THEN the demo finishes on its own, every notice sent
+        # THEN after the re-checks, the follow-up of the picture its operator left up waits for the reviewer too,
+        # once per check; each is approved the same way until the demo prints its summary
+        follow_up_rounds = []
+        while True:
+            index, found = output.wait_for(WAITING_OR_DONE, index + 1)
+            if SENT.search(found.group(0)):
+                break
+            index, links = _links_after(output, index, int(found.group(1)))
+            follow_up_rounds.append(len(links))
+            assert [_approve(link) for link in links] == [200] * len(links)
+        assert follow_up_rounds == [1, 1]
+        # THEN the demo finishes on its own, every first notice and every follow-up sent
         assert process.wait(timeout=DEMO_DEADLINE_S) == 0
         _, sent = output.wait_for(SENT)
         assert int(sent.group(1)) == count
+        _, follow_ups = output.wait_for(FOLLOW_UPS_SENT)
+        assert follow_ups.groups() == ("2", "2")
         assert len(list((tmp_path / "out").glob("notice-*.eml"))) == count
+        assert len(list((tmp_path / "out").glob("follow-up-v*.eml"))) == 2
     finally:
         if process.poll() is None:
             process.kill()

@@ -12,7 +12,7 @@ from PIL import Image
 
 from takedown.aws.case_store import CaseStore
 from takedown.aws.crawl_state import CrawlState
-from takedown.demo.run import _FormReader
+from takedown.demo.reviewer import ReviewFormReader
 from takedown.local.mailbox import sent_mail
 from tests.functional.conftest import drop_sighting, register, synthetic_png
 
@@ -67,13 +67,15 @@ def review_link(local: LocalEnvironment) -> str:
 def decide(link: str, decision: str = "APPROVED", session: requests.Session | None = None) -> int:
     """Open the review page in a browser session and submit the form; the HTTP status of the POST."""
     browser = session or requests.Session()
-    reader = _FormReader()
+    reader = ReviewFormReader()
     page = browser.get(link, timeout=30)
     reader.feed(page.text)
     if not reader.action:
         return page.status_code
+    # What a browser submits: every control of the form in order (a name may repeat), with the decision chosen.
+    fields = [(name, value) for name, value in reader.pairs if name != "decision"]
     answer = browser.post(
-        requests.compat.urljoin(link, reader.action), data={**reader.fields, "decision": decision}, timeout=30
+        requests.compat.urljoin(link, reader.action), data=[*fields, ("decision", decision)], timeout=30
     )
     return answer.status_code
 
@@ -89,6 +91,11 @@ def review_mails(local: LocalEnvironment) -> list[SentMail]:
     return [m for m in sent_mail() if reviewers & set(m.destinations)]
 
 
+def saves_a_case(request: str) -> bool:
+    """A case save (conditional on the version it read), not the creation of a case."""
+    return "#v = :previous" in request
+
+
 def ledger_items(local: LocalEnvironment, case_id: str) -> list[dict[str, Any]]:
     """The send ledger's claims for a case (``SEND#...`` items)."""
     answer = boto3.client("dynamodb", region_name="us-east-1").query(
@@ -98,6 +105,20 @@ def ledger_items(local: LocalEnvironment, case_id: str) -> list[dict[str, Any]]:
         ConsistentRead=True,
     )
     return list(answer.get("Items", []))
+
+
+def task_failures(local: LocalEnvironment) -> list[str]:
+    """The error name of every failed task attempt in every execution, in order (the retried ones included)."""
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    errors: list[str] = []
+    for execution in local.executions():
+        events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+        for event in events:
+            # AWS writes TaskFailed for a lambda:invoke task; moto writes LambdaFunctionFailed.
+            details = event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails")
+            if details:
+                errors.append(str(details.get("error", "")))
+    return errors
 
 
 def s3_event_for(local: LocalEnvironment, key: str) -> dict[str, Any]:

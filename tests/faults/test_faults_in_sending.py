@@ -8,10 +8,12 @@ releases the claim only when SES refused the message.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
 import requests
+from botocore.exceptions import ReadTimeoutError
 
 from takedown.aws.case_store import CaseStore
 from takedown.model import CaseStatus
@@ -23,13 +25,18 @@ from tests.faults.flow import (
     review_link,
     review_mails,
     s3_event_for,
+    saves_a_case,
     sight_a_match,
+    task_failures,
     wait_for_status,
 )
 
 if TYPE_CHECKING:
     from takedown.local.environment import LocalEnvironment
     from tests.faults.conftest import FaultInjector
+
+
+SENT_STATUS = re.compile(r'"status":\s*\{"S":\s*"SENT"\}')
 
 
 def last_error(local: LocalEnvironment, case_id: str) -> str:
@@ -73,34 +80,115 @@ def test_ses_refusing_the_review_email_fails_the_case_before_anyone_is_asked(
     assert review_mails(local) == [] and notices(local) == []
 
 
-def test_a_notice_ses_accepted_whose_record_write_failed_is_never_sent_again(
-    local: LocalEnvironment, faults: FaultInjector
+def writes_the_sent_case(request: str) -> bool:
+    """The case save that records a notice as SENT (not the creation of its event or any other save)."""
+    return saves_a_case(request) and bool(SENT_STATUS.search(request))
+
+
+def ledger_message_ids(local: LocalEnvironment, case_id: str) -> list[str]:
+    return [item["message_id"]["S"] for item in ledger_items(local, case_id) if "message_id" in item]
+
+
+@pytest.mark.parametrize("times", [2, None], ids=["fails twice", "keeps failing"])
+def test_a_notice_whose_ledger_confirmation_fails_is_still_recorded_sent_once(
+    local: LocalEnvironment, faults: FaultInjector, times: int | None
 ) -> None:
-    # GIVEN a case waiting for review, and DynamoDB failing the one write that confirms a send in the ledger
-    # (what a function timing out right after SES accepted the message leaves behind)
+    # GIVEN a case waiting for review, and DynamoDB failing the write that confirms a send in the ledger (twice,
+    # or every time)
     case_id = case_of(local, sight_a_match(local, 5))
     wait_for_status(local, case_id, CaseStatus.AWAITING_REVIEW)
     fault = faults.fail(
         "dynamodb",
         "UpdateItem",
         "InternalServerError",
-        times=1,
+        times=times,
         http_status=500,
         matching=lambda request: '"SEND#' in request,
     )
-    # WHEN the reviewer approves, the step fails after sending, and the step is then run again (a retry or redrive)
+    # WHEN the reviewer approves, and later the send step is run again (a redrive)
     assert decide(review_link(local)) == 200
     final = wait_for_status(local, case_id, CaseStatus.FAILED, CaseStatus.SENT)
-    try:
-        local.invoke("handle_send_notice", {"case_id": case_id})
-    except RuntimeError as refused:  # a closed case refuses to send at all: also fine
-        assert "NotApproved" in str(refused) or "not approved" in str(refused).lower()
-    # THEN the notice went out exactly once, and the case shows how it ended
-    assert fault.injected == 1
+    again = local.invoke("handle_send_notice", {"case_id": case_id})
+    # THEN the case is SENT with the message id SES gave, the notice went out exactly once, and the step run again
+    # sent nothing
+    record = CaseStore(local.settings().cases_table).require(case_id)
+    assert final is CaseStatus.SENT
+    assert fault.injected == (2 if times else 4)  # the in-step retries: 4 tries in all
     assert len(notices(local)) == 1
-    assert final in {CaseStatus.FAILED, CaseStatus.SENT}
-    if final is CaseStatus.FAILED:
-        assert "InternalServerError" in last_error(local, case_id)
+    assert len(record.sent_message_ids) == 1 and record.sent_message_ids[0]
+    # (the ledger has the id when a retry got through; when none did, the case record alone carries it)
+    assert ledger_message_ids(local, case_id) == (record.sent_message_ids if times else [])
+    assert again.get("sent", 0) == 0 and again.get("already_sent") is True
+
+
+def test_a_notice_whose_case_update_keeps_failing_is_recorded_sent_by_the_workflows_retry(
+    local: LocalEnvironment, faults: FaultInjector
+) -> None:
+    # GIVEN a case waiting for review, and DynamoDB throttling the save that records SENT four times: every try
+    # the send step makes within one invocation
+    case_id = case_of(local, sight_a_match(local, 12))
+    wait_for_status(local, case_id, CaseStatus.AWAITING_REVIEW)
+    fault = faults.fail(
+        "dynamodb",
+        "TransactWriteItems",
+        "ProvisionedThroughputExceededException",
+        times=4,
+        matching=writes_the_sent_case,
+    )
+    # WHEN the reviewer approves
+    assert decide(review_link(local)) == 200
+    # THEN the send step failed once as TransientAwsError after SES accepted, the state machine ran it again, and
+    # that run found the message id in the ledger and recorded SENT without sending again
+    assert wait_for_status(local, case_id, CaseStatus.FAILED, CaseStatus.SENT) is CaseStatus.SENT
+    assert fault.injected == 4
+    assert task_failures(local) == ["TransientAwsError"]
+    assert len(notices(local)) == 1
+    record = CaseStore(local.settings().cases_table).require(case_id)
+    assert record.sent_message_ids == ledger_message_ids(local, case_id) != []
+
+
+def test_ses_throttling_the_notice_once_is_retried_by_the_workflow_and_sent_once(
+    local: LocalEnvironment, faults: FaultInjector
+) -> None:
+    # GIVEN a case waiting for review, and SES throttling the next message (after botocore's own retries)
+    case_id = case_of(local, sight_a_match(local, 13))
+    wait_for_status(local, case_id, CaseStatus.AWAITING_REVIEW)
+    fault = faults.fail("sesv2", "SendEmail", "TooManyRequestsException", times=1, http_status=429)
+    # WHEN the reviewer approves
+    assert decide(review_link(local)) == 200
+    # THEN the claim was freed, the state machine ran the step again, and the notice went out once
+    assert wait_for_status(local, case_id, CaseStatus.FAILED, CaseStatus.SENT) is CaseStatus.SENT
+    assert fault.injected == 1
+    assert task_failures(local) == ["TransientAwsError"]
+    assert len(notices(local)) == 1
+    assert len(ledger_message_ids(local, case_id)) == 1
+
+
+def test_a_send_whose_outcome_was_lost_is_never_retried_and_the_case_says_why(
+    local: LocalEnvironment, faults: FaultInjector
+) -> None:
+    # GIVEN a case waiting for review, and SES's answer to the notice lost in a read timeout (SES may have sent it)
+    case_id = case_of(local, sight_a_match(local, 14))
+    wait_for_status(local, case_id, CaseStatus.AWAITING_REVIEW)
+    fault = faults.fail(
+        "sesv2",
+        "SendEmail",
+        "ReadTimeout",
+        times=1,
+        exception=lambda: ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com"),
+    )
+    # WHEN the reviewer approves: the step fails as transient, and the state machine runs it again
+    assert decide(review_link(local)) == 200
+    # THEN the retry finds the claim without a message id and sends nothing: the case ends FAILED saying the notice
+    # may have gone out, and the claim stays so that no later run sends it either
+    assert wait_for_status(local, case_id, CaseStatus.FAILED, CaseStatus.SENT) is CaseStatus.FAILED
+    assert fault.injected == 1
+    assert task_failures(local) == ["TransientAwsError", "SendOutcomeUnknown"]
+    assert "SendOutcomeUnknown" in last_error(local, case_id) and "may have gone out" in last_error(
+        local, case_id
+    )
+    assert notices(local) == []
+    assert len(ledger_items(local, case_id)) == 1 and ledger_message_ids(local, case_id) == []
 
 
 def test_everything_delivered_again_after_a_notice_went_out_changes_nothing(local: LocalEnvironment) -> None:

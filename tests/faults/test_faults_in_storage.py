@@ -1,6 +1,7 @@
 """S3 and DynamoDB failing under the hashing function and the workflow: transient errors are retried into one
-case, conditional failures are re-read and retried, errors that remain fail the S3 event by name (kept by the
-hashing dead-letter queue in AWS) or close the case as FAILED with the error on its timeline.
+case (by Lambda's retry of an S3 event, or by the state machine's retry of a step that raised TransientAwsError),
+conditional failures are re-read and retried, errors that remain fail the S3 event by name (kept by the hashing
+dead-letter queue in AWS) or close the case as FAILED with the error on its timeline.
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ from botocore.exceptions import ReadTimeoutError
 from takedown.aws.case_store import CaseStore
 from takedown.aws.crawl_state import CrawlState
 from takedown.model import CaseStatus
-from tests.faults.flow import case_of, s3_event_for, sight_a_match, wait_for_status
+from tests.faults.flow import (
+    case_of,
+    s3_event_for,
+    saves_a_case,
+    sight_a_match,
+    task_failures,
+    wait_for_status,
+)
 
 if TYPE_CHECKING:
     from takedown.local.environment import LocalEnvironment
     from takedown.model import Sighting
-    from tests.faults.conftest import FaultInjector
+    from tests.faults.conftest import Fault, FaultInjector
 
 CASE_KEY = re.compile(r'"sk":\s*\{"S":\s*"CASE"\}')
 # A cancelled transaction whose condition failed: what a concurrent save of the same case looks like.
@@ -33,11 +41,6 @@ def outcomes_of(local: LocalEnvironment, sighting: Sighting) -> list[str]:
         for o in CrawlState(local.settings().crawl_table).media_outcomes()
         if o["sha256"] == sighting.sha256
     ]
-
-
-def saves_a_case(request: str) -> bool:
-    """A case save (conditional on the version it read), not the creation of a case."""
-    return "#v = :previous" in request
 
 
 def reads_a_case(request: str) -> bool:
@@ -107,7 +110,8 @@ def test_a_concurrent_save_of_a_case_is_re_read_and_retried(
     assert {stage: stages.count(stage) for stage in once} == dict.fromkeys(once, 1)  # no step recorded twice
 
 
-@pytest.mark.parametrize(
+# A DynamoDB error botocore would raise once its own retries are spent: a throttle, and a read timeout.
+TRANSIENT_DYNAMODB_ERRORS = pytest.mark.parametrize(
     ("operation", "code", "exception"),
     [
         ("TransactWriteItems", "ProvisionedThroughputExceededException", None),
@@ -117,24 +121,58 @@ def test_a_concurrent_save_of_a_case_is_re_read_and_retried(
             lambda: ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
         ),
     ],
-    ids=["throughput exceeded after botocore's retries", "read timeout (a step running out of time)"],
+    ids=["throughput exceeded after botocore's retries", "read timeout"],
 )
-def test_a_dynamodb_error_that_outlasts_retries_closes_the_case_as_failed_with_the_error(
-    local: LocalEnvironment, faults: FaultInjector, operation: str, code: str, exception: object
-) -> None:
-    # GIVEN DynamoDB failing, once, the first read or save of a case in the workflow (the first step, Score)
-    fault = faults.fail(
+# The state machine's tries of a step on TransientAwsError: the first and its three retries.
+STEP_TRIES = 4
+
+
+def fail_the_first_step(
+    faults: FaultInjector, operation: str, code: str, exception: object, times: int
+) -> Fault:
+    """DynamoDB failing the next ``times`` saves (or reads) of a case by a workflow step."""
+    return faults.fail(
         "dynamodb",
         operation,
         code,
-        times=1,
+        times=times,
         matching=saves_a_case if operation == "TransactWriteItems" else reads_a_case,
         exception=exception,  # type: ignore[arg-type]
     )
-    # AND a match that opens a case
+
+
+@TRANSIENT_DYNAMODB_ERRORS
+def test_a_transient_dynamodb_error_in_a_step_is_retried_by_the_workflow(
+    local: LocalEnvironment, faults: FaultInjector, operation: str, code: str, exception: object
+) -> None:
+    # GIVEN DynamoDB failing, once, the first read or save of a case in the workflow (the first step, Score)
+    fault = fail_the_first_step(faults, operation, code, exception, times=1)
+    # WHEN a match opens a case
     case_id = case_of(local, sight_a_match(local, 11))
-    # WHEN the workflow runs THEN the case ends FAILED with the error on its timeline (not stuck half-way)
-    assert wait_for_status(local, case_id, CaseStatus.FAILED, CaseStatus.AWAITING_REVIEW) is CaseStatus.FAILED
+    # THEN Score failed once as TransientAwsError, the state machine ran it again, and the case reached review with
+    # each step recorded once
+    assert (
+        wait_for_status(local, case_id, CaseStatus.FAILED, CaseStatus.AWAITING_REVIEW)
+        is CaseStatus.AWAITING_REVIEW
+    )
     assert fault.injected == 1
+    assert task_failures(local) == ["TransientAwsError"]
+    stages = [e.stage for e in CaseStore(local.settings().cases_table).events(case_id)]
+    assert stages.count("score") == 1
+
+
+@TRANSIENT_DYNAMODB_ERRORS
+def test_a_dynamodb_error_that_outlasts_retries_closes_the_case_as_failed_with_the_error(
+    local: LocalEnvironment, faults: FaultInjector, operation: str, code: str, exception: object
+) -> None:
+    # GIVEN DynamoDB failing the first step's read or save of a case on every try the state machine makes
+    fault = fail_the_first_step(faults, operation, code, exception, times=STEP_TRIES)
+    # WHEN a match opens a case
+    case_id = case_of(local, sight_a_match(local, 15))
+    # THEN after those tries the case ends FAILED with the error on its timeline (not stuck half-way)
+    assert wait_for_status(local, case_id, CaseStatus.FAILED, CaseStatus.AWAITING_REVIEW) is CaseStatus.FAILED
+    assert fault.injected == STEP_TRIES
+    assert task_failures(local) == ["TransientAwsError"] * STEP_TRIES
     closing = [e for e in CaseStore(local.settings().cases_table).events(case_id) if e.status == "FAILED"]
-    assert closing and closing[-1].detail.get("error")
+    assert closing and closing[-1].detail.get("error") == "TransientAwsError"
+    assert code in closing[-1].detail.get("cause", "")

@@ -1,20 +1,26 @@
 """Retries back off: the policies that make transient faults pass, asserted where they are configured (the boto
 clients, the state machine, the crawl queue and its event source mapping), not by timing anything.
 
-What happens once they are spent is in the other fault tests: the case closes as FAILED with the error, or the
-message or event is kept in a dead-letter queue.
+The local stack keeps every retry and waits one second each time (moto sleeps for real); the last test here
+checks that. What happens once they are spent is in the other fault tests: the case closes as FAILED with the
+error, or the message or event is kept in a dead-letter queue.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 
 from takedown.aws.clients import client
 from takedown.local.synth import synthesize
 from tests.infra.template_reading import resources_of_type, state_machine_definition
+
+if TYPE_CHECKING:
+    from takedown.local.environment import LocalEnvironment
 
 LAMBDA_TRANSIENT_ERRORS = {
     "Lambda.ServiceException",
@@ -104,3 +110,27 @@ def test_the_crawl_queue_retries_a_failed_message_then_keeps_it() -> None:
         assert 3 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 10
         function_id = properties["FunctionName"]["Ref"]
         assert queue["VisibilityTimeout"] >= resources[function_id]["Properties"]["Timeout"]
+
+
+def retriers(states: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    return {name: state.get("Retry", []) for name, state in every_state(states).items()}
+
+
+def test_the_local_stack_runs_every_retry_as_deployed_waiting_one_second(local: LocalEnvironment) -> None:
+    # GIVEN the state machine the local stack created from the template, and the template's own
+    (machine,) = boto3.client("stepfunctions", region_name="us-east-1").list_state_machines()["stateMachines"]
+    described = boto3.client("stepfunctions", region_name="us-east-1").describe_state_machine(
+        stateMachineArn=machine["stateMachineArn"]
+    )
+    local_retriers = retriers(json.loads(described["definition"])["States"])
+    deployed_retriers = retriers(top_level_states())
+    # THEN every task retries the same errors the same number of times as deployed (so the fault tests see every
+    # retry) ...
+    assert local_retriers.keys() == deployed_retriers.keys()
+    for name, deployed in deployed_retriers.items():
+        kept = [(r["ErrorEquals"], r.get("MaxAttempts")) for r in local_retriers[name]]
+        assert kept == [(r["ErrorEquals"], r.get("MaxAttempts")) for r in deployed], name
+        # ... only waiting one second each time: moto sleeps out every wait for real
+        assert all(r["IntervalSeconds"] == 1 and r["BackoffRate"] == 1 for r in local_retriers[name]), name
+        assert not any("MaxDelaySeconds" in r or "JitterStrategy" in r for r in local_retriers[name]), name
+    assert any(r["IntervalSeconds"] > 1 for retries in deployed_retriers.values() for r in retries)

@@ -182,8 +182,14 @@ def test_still_up_gets_a_reminder_then_escalates_to_the_host_through_review(
             version: {d.locale: d for d in archive.sent(record.case_id, version)} for version in (1, 2, 3)
         }
         assert all(set(by_locale) == set(escalated.locales) for by_locale in kept.values())
-        assert first_id not in kept[1]["en"].body_text and first_id in kept[2]["en"].body_text
-        assert HOST_ABUSE in kept[3]["en"].body_text
+        assert first_id not in kept[1]["en"].body_text and first_id in kept[3]["en"].body_text
+        # AND what each recipient was sent: the reminder quotes, in the site's own addressing, the message the site
+        # received; the escalation is addressed to the host; the bodies (shared by all recipients) name no one
+        reminder = archive.message(record.case_id, 2, SITE_CONTACT)
+        to_host_kept = archive.message(record.case_id, 3, HOST_ABUSE)
+        assert reminder is not None and first_id in reminder.text
+        assert to_host_kept is not None and f"To: {HOST_ABUSE} (hosting provider)" in to_host_kept.text
+        assert HOST_ABUSE not in kept[3]["en"].body_text and first_id not in kept[2]["en"].body_text
 
 
 def test_an_exhausted_ladder_tells_the_officer_and_the_case_is_still_rechecked(

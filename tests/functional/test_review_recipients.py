@@ -109,3 +109,29 @@ def _without_recipients(fields: dict[str, str]) -> list[tuple[str, str]]:
 
 def _ticked(addresses: list[str]) -> list[tuple[str, str]]:
     return [("recipient", a) for a in addresses]
+
+
+def test_a_recipient_without_its_addressing_block_cannot_be_approved(local: LocalEnvironment) -> None:
+    # GIVEN a case reviewed after a hosting provider was added to it, once its drafts were rendered (so the page
+    # cannot show what the host would receive)
+    case_id, cases = case_awaiting_review(local, contacts=[SITE])
+    host = Recipient("abuse@hosting.example.net", "host", "RDAP abuse contact (test)", 0.6)
+    cases.update(case_id, lambda r: r.advance(r.status, "test-setup", recipients=[*r.recipients, host]))
+    index = len(cases.require(case_id).recipients) - 1
+    notices_before = len(notices_sent(local))
+    [link] = review_links(mail_for(reviewers_of(local)[0]))
+    with requests.Session() as browser:
+        page, post_url, fields = open_review(browser, link)
+        # THEN the page says so beside the host, while every other recipient shows its block
+        assert f'id="addressing-missing-{index}"' in page.text
+        assert all(f'id="addressing-{n}"' in page.text for n in range(index))
+        # WHEN the reviewer ticks the host and approves
+        refused = browser.post(
+            post_url,
+            data=[*_without_recipients(fields), ("decision", "APPROVED"), *_ticked([host.address])],
+            timeout=10,
+        )
+    # THEN the approval is refused and nothing is sent; the case still waits for a decision
+    assert refused.status_code == 400 and 'data-message="recipient_unaddressed"' in refused.text
+    assert cases.require(case_id).status is CaseStatus.AWAITING_REVIEW
+    assert len(notices_sent(local)) == notices_before

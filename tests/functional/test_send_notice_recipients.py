@@ -1,14 +1,18 @@
 """SendNotice on the local stack: one message per recipient the reviewer chose, each claimed in the send ledger so a
-retry sends nothing twice; a recipient reachable only by web form is never mailed, and counts only when the reviewer
-recorded submitting the notice there."""
+retry sends nothing twice; each message is that recipient's addressing block over the one approved body; a recipient
+reachable only by web form is never mailed, and counts only when the reviewer recorded submitting the notice
+there."""
 
 from __future__ import annotations
 
 import dataclasses
+import html
 from typing import TYPE_CHECKING
 
 import requests
 
+from takedown.aws.addressing_store import AddressingStore
+from takedown.aws.notice_archive import NoticeArchive
 from takedown.aws.send_ledger import SendLedger
 from takedown.local.mailbox import sent_mail
 from takedown.model import CaseEvent, CaseStatus, Recipient
@@ -20,6 +24,7 @@ from .review_cases import mail_to as mail_for
 if TYPE_CHECKING:
     from takedown.aws.case_store import CaseStore
     from takedown.local.environment import LocalEnvironment
+    from takedown.notices.addressing import AddressingBlock
 
 SITE = "admin@board.example"
 OTHER = "abuse@board.example"
@@ -134,3 +139,70 @@ def test_a_form_only_case_without_a_recorded_submission_says_why_nothing_was_sen
     [event] = [e for e in cases.events(case_id) if e.stage == "send-notice"]
     assert "no submission of its contact form(s) was recorded" in event.detail["error"]
     assert event.detail["contact_forms_not_submitted"] == [FORM_URL]
+
+
+def _plain(text: str) -> str:
+    return text.replace("\r\n", "\n").strip()
+
+
+def test_each_chosen_recipient_gets_its_own_addressing_over_the_same_edited_body(
+    local: LocalEnvironment,
+) -> None:
+    # GIVEN a case with two recipients of different roles: the source's abuse desk and the page's own contact
+    case_id, cases = case_awaiting_review(local, contacts=[SITE])
+    record = cases.require(case_id)
+    by_role = {r.role: r for r in record.recipients if r.address}
+    assert {"source-contact", "site"} <= set(by_role)
+    desk, site = by_role["source-contact"], by_role["site"]
+    blocks = AddressingStore(local.settings().cases_table).blocks(case_id)
+    primary = record.locales[0]
+    [link] = review_links(mail_for(reviewers_of(local)[0]))
+    with requests.Session() as browser:
+        page, post_url, fields = open_review(browser, link)
+        # THEN the page shows each recipient the block it will be sent, in the notice's first language
+        for recipient in (desk, site):
+            [block] = [b for b in blocks if b.recipient.address == recipient.address and b.locale == primary]
+            assert recipient.address in block.text
+            assert block.text.rstrip() in html.unescape(page.text)
+        # WHEN the reviewer edits the body, ticks both and approves
+        edited = fields["body_text"].replace(
+            record.sighting.page_url, record.sighting.page_url + "\n\n검토자 수정 문장", 1
+        )
+        assert edited != fields["body_text"]
+        data = [(k, v) for k, v in fields.items() if k not in {"recipient", "body_text"}]
+        data += [("body_text", edited), ("recipient", desk.address), ("recipient", site.address)]
+        approved = browser.post(post_url, data=[*data, ("decision", "APPROVED")], timeout=10)
+        assert approved.status_code == 200, approved.text[:500]
+    assert local.wait_for(lambda: cases.require(case_id).status is CaseStatus.SENT, timeout=60)
+    # THEN each got one message that opens with its own addressing, in its own capacity, and never names the other
+    mail = {m.destinations[0]: m for m in notices_sent(local)}
+    assert set(mail) == {desk.address, site.address}
+    texts = {address: _plain(m.body("plain")) for address, m in mail.items()}
+    for own, other in ((desk, site), (site, desk)):
+        assert texts[own.address].startswith(f"수신: {own.address} (")
+        assert other.address not in texts[own.address] and other.address not in mail[own.address].body("html")
+    assert "지정된 신고 접수 담당자" in texts[desk.address] and "웹사이트 운영자" in texts[site.address]
+    # AND under the blocks both carry the same approved body, the reviewer's edit included
+    own_blocks = {
+        address: [b for b in blocks if b.recipient.address == address]
+        for address in (desk.address, site.address)
+    }
+    bodies = {
+        address: _without(texts[address], own_blocks[address]) for address in (desk.address, site.address)
+    }
+    assert bodies[desk.address] == bodies[site.address]
+    assert "검토자 수정 문장" in bodies[desk.address]
+    assert mail[desk.address].subject == mail[site.address].subject
+    # AND the case keeps exactly what each one was sent, and the body they share
+    archive = NoticeArchive(local.settings().cases_table)
+    for address, sent in mail.items():
+        kept = archive.message(case_id, 1, address)
+        assert kept is not None and _plain(kept.text) == texts[address] and kept.subject == sent.subject
+    [kept_primary] = [d for d in archive.sent(case_id, 1) if d.locale == primary]
+    assert "검토자 수정 문장" in kept_primary.body_text and desk.address not in kept_primary.body_text
+
+
+def _without(text: str, blocks: list[AddressingBlock]) -> str:
+    for block in blocks:
+        text = text.replace(block.text.rstrip() + "\n\n", "")
+    return text

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 TWO_GIB = 2 * 1024**3
 DEEP_NESTING = 50_000
-MANY_LINKS = 100_000  # 3 MB of anchors; the extractor keeps the first 5000 (see RELIABILITY.md for 1,000,000)
+MANY_LINKS = 100_000  # 3 MB of anchors; the extractor keeps the first 5000 (1,000,000: test_hostile_pages_at_extraction)
 PICTURE = encode(scene(41, (200, 150)), "PNG")
 PHOTO = encode(scene(42, (200, 150)), "JPEG", quality=85)
 

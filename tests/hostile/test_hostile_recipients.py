@@ -160,3 +160,27 @@ def test_invalid_and_internationalised_addresses_are_refused_with_a_note_and_pla
 def test_an_a_label_domain_address_is_deliverable() -> None:
     # GIVEN the ASCII (A-label) form of an address at a Korean domain THEN it is a valid recipient address
     assert validate_address("admin@xn--9n2bp8q.xn--3e0b707e") == "admin@xn--9n2bp8q.xn--3e0b707e"
+
+
+# Runs of page text with a second at-sign, plain or spelled out: one malformed token each, never an address.
+TWO_AT_TEXT = (
+    "a@b@board.example",
+    "c＠d@board.example",
+    "e(at)f(at)board.example",
+    "desk@board.example@other.example",
+    "desk@board.example.@other.example",
+)
+
+
+def test_page_text_with_two_at_signs_yields_no_fragment_of_an_address() -> None:
+    # GIVEN a page whose text carries each run with two at-signs, and one plain address
+    text = " / ".join([*TWO_AT_TEXT, "write to abuse@board.example"])
+    page = f"<html><body><p>{text}</p></body></html>".encode()
+    with HostileSite() as site:
+        # WHEN the recipients are discovered (no RDAP: the site serves no RDAP path)
+        discovery = discover(site, page)
+    # THEN the plain address is found and no part of a malformed run became a recipient (b@board.example is
+    # what a scanner reading from the second at-sign would take)
+    addresses = {r.address for r in discovery.recipients if r.address}
+    assert addresses == {"abuse@board.example"}
+    assert_only_plain_recipients(discovery)

@@ -20,7 +20,7 @@ from takedown.approval.links import sign_review_link
 from takedown.aws.case_store import REVIEW_PENDING, CaseStore, ReviewRecord
 from takedown.aws.crawl_state import CrawlState
 from takedown.aws.secrets import link_key
-from takedown.demo.run import _FormReader
+from takedown.demo.reviewer import ReviewFormReader
 from takedown.local.mailbox import sent_mail
 from takedown.model import CaseStatus
 from tests.functional.conftest import drop_sighting, register, synthetic_png
@@ -147,7 +147,7 @@ def test_a_good_link_with_a_bad_form_is_refused_and_the_review_stays_open(local:
     case_id, link = case_awaiting_review(local)
     cases = CaseStore(local.settings().cases_table)
     with requests.Session() as browser:
-        reader = _FormReader()
+        reader = ReviewFormReader()
         reader.feed(browser.get(link, timeout=30).text)
         post_url = requests.compat.urljoin(link, reader.action)
         # WHEN the form is posted with a decision that is not exactly APPROVED or REJECTED, or far too large

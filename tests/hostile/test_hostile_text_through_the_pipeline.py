@@ -23,7 +23,7 @@ from PIL import Image
 from takedown.aws.case_store import CaseStore
 from takedown.aws.crawl_state import CrawlState
 from takedown.aws.evidence_store import EvidenceStore
-from takedown.demo.run import _FormReader
+from takedown.demo.reviewer import ReviewFormReader
 from takedown.handlers.handle_crawl_page import media_object_key, sighting_object_key
 from takedown.local.mailbox import sent_mail
 from takedown.model import CaseStatus, Sighting
@@ -154,7 +154,7 @@ def check_every_output_and_approve(local: LocalEnvironment, record: CaseRecord) 
         page = browser.get(link, timeout=30)
         assert page.status_code == 200
         assert_inert("review page", page.text, html=True)
-        form = _FormReader()
+        form = ReviewFormReader()
         form.feed(page.text)
         decided = browser.post(
             requests.compat.urljoin(link, form.action),

@@ -295,11 +295,13 @@ def test_hashing_table_access(synthesized: SynthesizedStack, construct_id: str) 
         logical_id(t) for t in (storage.bank_table, storage.cases_table, storage.crawl_table)
     )
 
-    # THEN it reads the bank without writing it, reads and writes cases, and writes crawl outcomes
+    # THEN it reads the bank without writing it, opens cases (a Put) without reading or changing them, and writes
+    # crawl outcomes
     assert may("dynamodb:Query", bank)
     assert not may("dynamodb:PutItem", bank)
-    assert may("dynamodb:GetItem", cases)
-    assert may("dynamodb:UpdateItem", cases)
+    assert may("dynamodb:PutItem", cases)
+    assert not may("dynamodb:GetItem", cases)
+    assert not may("dynamodb:UpdateItem", cases)
     assert may("dynamodb:PutItem", crawl)
 
 
@@ -311,3 +313,100 @@ def test_scoring_reads_the_bank_table_and_index(synthesized: SynthesizedStack) -
     # THEN it keeps its read of the bank table, and may decrypt what it reads from the bucket's key
     assert resource_allowed(synthesized.resources, role, logical_id(storage.bank_table), "dynamodb:Query")
     assert resource_allowed(synthesized.resources, role, logical_id(storage.key), "kms:Decrypt")
+
+
+# construct id -> the DynamoDB actions it may use on the cases table's items, and on each of its indexes, by name.
+# Read off the code of each handler and the stores it calls (see infra/takedown_infra/constructs/case_access.py).
+# A transaction's Put is dynamodb:PutItem to IAM; a paginated query is dynamodb:Query.
+CASE_STEP = {"dynamodb:GetItem", "dynamodb:PutItem"}
+EXPECTED_CASE_ACCESS: dict[str, tuple[set[str], dict[str, set[str]]]] = {
+    ids.DISPATCH_CRAWL_FUNCTION: (set(), {}),
+    ids.CRAWL_PAGE_FUNCTION: (set(), {}),
+    ids.HASH_MEDIA_FUNCTION: ({"dynamodb:PutItem"}, {}),
+    ids.HASH_VIDEO_FUNCTION: ({"dynamodb:PutItem"}, {}),
+    ids.SCORE_MATCH_FUNCTION: (CASE_STEP | {"dynamodb:Query"}, {}),
+    ids.RESOLVE_RECIPIENTS_FUNCTION: (CASE_STEP, {}),
+    ids.BUILD_REPORT_FUNCTION: (CASE_STEP | {"dynamodb:Query"}, {}),
+    ids.DRAFT_NOTICE_FUNCTION: (CASE_STEP, {}),
+    ids.RENDER_NOTICE_LOCALE_FUNCTION: (CASE_STEP, {}),
+    ids.REQUEST_APPROVAL_FUNCTION: (CASE_STEP, {}),
+    ids.SEND_NOTICE_FUNCTION: (
+        CASE_STEP | {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+        {},
+    ),
+    ids.CLOSE_CASE_FUNCTION: (CASE_STEP, {}),
+    ids.REVIEW_API_FUNCTION: (
+        CASE_STEP | {"dynamodb:Query", "dynamodb:UpdateItem"},
+        {"PendingReviews": {"dynamodb:Query"}},
+    ),
+    ids.REMIND_REVIEWERS_FUNCTION: (
+        CASE_STEP | {"dynamodb:UpdateItem"},
+        {"PendingReviews": {"dynamodb:Query"}},
+    ),
+    ids.RECHECK_CASES_FUNCTION: (CASE_STEP | {"dynamodb:Query"}, {"RecheckDue": {"dynamodb:Query"}}),
+    ids.MAIL_FEEDBACK_FUNCTION: (CASE_STEP, {}),
+}
+
+
+def case_table_grants(synthesized: SynthesizedStack, construct_id: str) -> dict[str, set[str]]:
+    """Resource on the cases table (``""`` for the table, ``index/<name>`` for an index, ``index/*``) -> actions."""
+    table = "${" + logical_id(synthesized.stack.storage.cases_table) + ".Arn}"
+    grants: dict[str, set[str]] = {}
+    for statement in role_policy_statements(synthesized.resources, role_id(synthesized, construct_id)):
+        if statement.get("Effect") != "Allow":
+            continue
+        for resource in resources_of(statement):
+            arn = render_intrinsics(resource)
+            if arn == table or arn.startswith(table + "/"):
+                part = arn.removeprefix(table).removeprefix("/")
+                grants.setdefault(part, set()).update(actions_of(statement))
+    return grants
+
+
+def test_every_function_is_in_the_case_access_table() -> None:
+    # GIVEN the stack's functions THEN each has a row saying what it may do on the cases table
+    assert set(EXPECTED_CASE_ACCESS) == set(ids.ALL_FUNCTIONS)
+
+
+@pytest.mark.parametrize("construct_id", sorted(EXPECTED_CASE_ACCESS))
+def test_each_function_has_only_the_case_table_actions_its_code_uses(
+    synthesized: SynthesizedStack, construct_id: str
+) -> None:
+    # GIVEN what a function's role may do on the cases table and its indexes
+    grants = case_table_grants(synthesized, construct_id)
+    items, indexes = EXPECTED_CASE_ACCESS[construct_id]
+    # THEN it is exactly the item actions its code calls on the table, and Query on the indexes it reads, each
+    # named: no Scan, no batch writes, no index wildcard, nothing it does not call
+    expected = ({"": items} if items else {}) | {
+        f"index/{name}": actions for name, actions in indexes.items()
+    }
+    assert grants == expected
+
+
+def test_nobody_may_scan_batch_write_or_delete_cases(synthesized: SynthesizedStack) -> None:
+    # GIVEN the cases table
+    table = logical_id(synthesized.stack.storage.cases_table)
+    # THEN no role may scan it or batch-write it, and only the send step (releasing a claim SES refused) may delete
+    for action in ("dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem"):
+        assert not [
+            r
+            for r in resources_of_type(synthesized.resources, "AWS::IAM::Role")
+            if resource_allowed(synthesized.resources, r, table, action)
+        ], action
+    deleters = {
+        r
+        for r in resources_of_type(synthesized.resources, "AWS::IAM::Role")
+        if resource_allowed(synthesized.resources, r, table, "dynamodb:DeleteItem")
+    }
+    assert deleters == function_roles(synthesized, ids.SEND_NOTICE_FUNCTION)
+
+
+@pytest.mark.parametrize("construct_id", sorted(c for c, (items, _) in EXPECTED_CASE_ACCESS.items() if items))
+def test_functions_that_use_cases_may_use_the_tables_key(
+    synthesized: SynthesizedStack, construct_id: str
+) -> None:
+    # GIVEN a function with access to the cases table THEN it may encrypt and decrypt with the table's key
+    key = logical_id(synthesized.stack.storage.key)
+    role = role_id(synthesized, construct_id)
+    for action in ("kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"):
+        assert resource_allowed(synthesized.resources, role, key, action), action

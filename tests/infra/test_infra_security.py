@@ -279,7 +279,8 @@ def test_no_resource_policy_allows_the_public(synthesized: SynthesizedStack) -> 
         assert principal not in PUBLIC_PRINCIPALS, policy_id
         if "Service" in principal:
             condition = str(statement.get("Condition", {})).lower()
-            assert "aws:sourceaccount" in condition or "aws:sourcearn" in condition, policy_id
+            held = "aws:sourceaccount" in condition or "aws:sourcearn" in condition
+            assert held or limited_to_this_stacks_log_groups(synthesized, statement), policy_id
 
 
 def evidence_locking_buckets(synthesized: SynthesizedStack) -> set[str]:
@@ -369,6 +370,44 @@ def test_every_key_rotates_and_is_administered_from_this_account_only(synthesize
         assert [render_intrinsics(s["Principal"]["AWS"]) for s in admin] == [
             "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
         ], key_id
+
+
+def this_stacks_log_group_arns(synthesized: SynthesizedStack) -> str:
+    """The ARN pattern of the log groups CloudFormation names for this stack (``<stack name>-<logical id>-...``)."""
+    account = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+    return f"{account}:log-group:{synthesized.stack.stack_name}-*"
+
+
+def limited_to_this_stacks_log_groups(synthesized: SynthesizedStack, statement: dict[str, Any]) -> bool:
+    """A key policy statement for CloudWatch Logs whose encryption context must name a log group of this stack."""
+    arn_like = statement.get("Condition", {}).get("ArnLike", {})
+    condition = arn_like.get("kms:EncryptionContext:aws:logs:arn")
+    return condition is not None and render_intrinsics(condition) == this_stacks_log_group_arns(synthesized)
+
+
+def test_every_log_group_is_encrypted_with_a_stack_key_that_logs_may_use_for_this_stack_only(
+    synthesized: SynthesizedStack,
+) -> None:
+    log_groups = of_type(synthesized, "AWS::Logs::LogGroup")
+    assert log_groups
+    for group_id, group in log_groups.items():
+        properties = group["Properties"]
+        # THEN each log group is encrypted with a customer managed key of this stack ...
+        key = properties.get("KmsKeyId")
+        assert names_a_stack_key(synthesized, key), group_id
+        # ... is named by CloudFormation, so its ARN starts with this stack's name ...
+        assert "LogGroupName" not in properties, group_id
+        # ... and that key's policy lets CloudWatch Logs of this region use it for this stack's log groups only
+        statements = synthesized.resources[key["Fn::GetAtt"][0]]["Properties"]["KeyPolicy"]["Statement"]
+        for_logs = [
+            s
+            for s in statements
+            if s["Effect"] == "Allow"
+            and render_intrinsics(s["Principal"].get("Service", "")) == "logs.${AWS::Region}.amazonaws.com"
+        ]
+        assert len(for_logs) == 1, group_id
+        assert {"kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"} <= set(actions_of(for_logs[0]))
+        assert limited_to_this_stacks_log_groups(synthesized, for_logs[0]), for_logs[0].get("Condition")
 
 
 def test_every_log_group_keeps_its_logs_for_a_bounded_time(synthesized: SynthesizedStack) -> None:

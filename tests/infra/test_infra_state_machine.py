@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from takedown.aws.transient import TransientAwsError
 from takedown_infra import ids
+from takedown_infra.constructs.workflow import TRANSIENT_AWS_ERRORS
 from tests.infra.template_reading import logical_id, state_machine_definition
 
 if TYPE_CHECKING:
@@ -171,6 +173,64 @@ def test_work_states_catch_everything_into_close_failed(states: dict[str, dict[s
     assert states[task]["Catch"] == [
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "CloseFailed"}
     ]
+
+
+# Every Lambda task whose step is idempotent: all but RequestApproval (its review email is not ledgered).
+IDEMPOTENT_TASKS = [
+    *(state for state in GUARDED_STATES if state != "RenderLocales"),
+    "RenderNoticeLocale",
+    *CLOSE_STATES,
+]
+
+
+def every_state(states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """All states, those of a Map's item processor included."""
+    found = dict(states)
+    for state in states.values():
+        if "ItemProcessor" in state:
+            found |= every_state(state["ItemProcessor"]["States"])
+    return found
+
+
+def transient_retries(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in state.get("Retry", []) if "TransientAwsError" in r["ErrorEquals"]]
+
+
+@pytest.mark.parametrize("task", IDEMPOTENT_TASKS)
+def test_idempotent_tasks_retry_transient_aws_errors_with_backoff(
+    states: dict[str, dict[str, Any]], task: str
+) -> None:
+    # GIVEN an idempotent task (inside the Map for RenderNoticeLocale)
+    state = every_state(states)[task]
+    # THEN it retries the handlers' TransientAwsError (an AWS error that outlasted botocore's retries), on its
+    # own: 5 s, then twice as long each time, three times, capped at a minute, with full jitter
+    assert transient_retries(state) == [
+        {
+            "ErrorEquals": ["TransientAwsError"],
+            "IntervalSeconds": 5,
+            "MaxAttempts": 3,
+            "BackoffRate": 2,
+            "MaxDelaySeconds": 60,
+            "JitterStrategy": "FULL",
+        }
+    ]
+
+
+def test_every_task_that_retries_transient_aws_errors_is_idempotent(
+    states: dict[str, dict[str, Any]],
+) -> None:
+    # GIVEN every Lambda task of the definition
+    tasks = {name: s for name, s in every_state(states).items() if s["Type"] == "Task"}
+    # THEN exactly the idempotent ones retry TransientAwsError: RequestApproval does not, since a retry after its
+    # review email went out would mail the reviewer a second valid link
+    assert {name for name, s in tasks.items() if transient_retries(s)} == set(IDEMPOTENT_TASKS)
+    assert "RequestApproval" in tasks and not transient_retries(tasks["RequestApproval"])
+
+
+def test_the_retried_error_is_the_one_the_handlers_raise() -> None:
+    # GIVEN the error class the handlers raise for transient AWS errors
+    # THEN the state machine retries it by its class name (Lambda reports an error by that name)
+    assert TRANSIENT_AWS_ERRORS == [TransientAwsError.__name__] == ["TransientAwsError"]
 
 
 @pytest.mark.parametrize("task", CLOSE_STATES)

@@ -19,14 +19,18 @@ if TYPE_CHECKING:
 __all__ = ["edited_primary_draft", "recipient_choice_detail", "text_as_html"]
 
 
-def text_as_html(text: str) -> str:
-    """Plain text as a minimal HTML document: paragraphs at blank lines, ``<br>`` at single breaks, escaped.
+def text_as_html(text: str, locale: str = "") -> str:
+    """Plain text as one self-contained ``<div>``: paragraphs at blank lines, ``<br>`` at single breaks, escaped.
 
-    >>> text_as_html("a <b>\\n\\nc")
-    '<!DOCTYPE html><html><body><p>a &lt;b&gt;</p><p>c</p></body></html>'
+    A ``<div>`` (not a document) like every rendered body, so that a recipient's addressing block and the other
+    locales can stand beside it in one message.
+
+    >>> text_as_html("a <b>\\n\\nc", "en")
+    '<div lang="en" style="max-width:680px;margin:0 auto;padding:24px 20px;"><p>a &lt;b&gt;</p><p>c</p></div>'
     """
     paragraphs = "".join(f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in text.split("\n\n"))
-    return f"<!DOCTYPE html><html><body>{paragraphs}</body></html>"
+    lang = f' lang="{escape(locale)}"' if locale else ""
+    return f'<div{lang} style="max-width:680px;margin:0 auto;padding:24px 20px;">{paragraphs}</div>'
 
 
 def edited_primary_draft(
@@ -53,7 +57,9 @@ def edited_primary_draft(
     )
     # The reviewer edited the text: the HTML alternative carries the same edited words, escaped, so that what is
     # sent is exactly what was approved.
-    edited = replace(primary, subject=new_subject, body_text=new_body, body_html=text_as_html(new_body))
+    edited = replace(
+        primary, subject=new_subject, body_text=new_body, body_html=text_as_html(new_body, primary.locale)
+    )
     return edited, diff
 
 

@@ -17,21 +17,27 @@ from markupsafe import Markup
 from takedown.approval.language import INTERFACE_LANGUAGES
 from takedown.config import templates_dir as default_templates_dir
 from takedown.evidence.report import REPORT_BODY_END, REPORT_BODY_START
+from takedown.notices.addressing import contact_form_text, recipient_key
 from takedown.notices.rendering import header_safe, make_environment
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from takedown.model import CaseEvent, MatchEvidence, NoticeDraft, Recipient
+    from takedown.notices.addressing import AddressingBlock
 
 __all__ = [
     "EMAIL_PURPOSES",
     "INTERFACE_LANGUAGES",
     "ListedReview",
+    "RecipientView",
     "ReviewPageContext",
     "ReviewPageError",
+    "blocks_for",
     "embeddable_report",
     "message_keys",
+    "recipient_views",
     "render_message_page",
     "render_review_email",
     "render_review_list",
@@ -58,6 +64,11 @@ class ReviewPageContext:
     ticks the first email recipient), ``submitted_forms`` (contact-form URL -> who submitted it by hand, when),
     ``thumbnail_data_uri`` / ``thumbnail_missing`` (after the reviewer asked for the thumbnail), and ``subject``,
     ``body_text``, ``reason`` (the reviewer's edit in progress, kept when the page is shown again).
+
+    ``addressing`` holds the case's stored addressing blocks (any recipient, any locale): beside each recipient the
+    page shows its blocks in the drafts' order, which with the approved body is exactly what it would be sent.
+    ``follow_up_recipients`` are the recipients of a follow-up under review: shown instead of the discovered set,
+    without tick boxes, since a follow-up goes to the recipients its escalation rung names.
     """
 
     review_id: str
@@ -84,6 +95,54 @@ class ReviewPageContext:
     subject: str | None = None
     body_text: str | None = None
     reason: str = ""
+    addressing: list[AddressingBlock] = field(default_factory=list)
+    follow_up_recipients: list[Recipient] | None = None
+
+    @property
+    def shown_recipients(self) -> list[Recipient]:
+        """The recipients the page lists (a contact form's number on the page is its index here)."""
+        return list(self.follow_up_recipients if self.follow_up_recipients is not None else self.recipients)
+
+
+@dataclass(frozen=True)
+class RecipientView:
+    """One recipient as the review page lists it: its addressing blocks in the drafts' order, whether one is
+    missing (then it cannot be sent to), and for a contact form the text to paste there."""
+
+    recipient: Recipient
+    blocks: list[AddressingBlock]
+    unaddressed: bool
+    form_text: str = ""
+
+
+def blocks_for(
+    recipient: Recipient, locales: Sequence[str], addressing: Sequence[AddressingBlock]
+) -> list[AddressingBlock]:
+    """``recipient``'s addressing blocks in the order of ``locales`` (a locale without one is left out)."""
+    key = recipient_key(recipient)
+    own = {b.locale: b for b in addressing if recipient_key(b.recipient) == key}
+    return [own[locale] for locale in locales if locale in own]
+
+
+def recipient_views(ctx: ReviewPageContext, subject: str, body_text: str) -> list[RecipientView]:
+    """Each listed recipient with its blocks and, for a contact form, the primary draft's text to paste."""
+    locales = [d.locale for d in ctx.drafts]
+    views = []
+    for recipient in ctx.shown_recipients:
+        blocks = blocks_for(recipient, locales, ctx.addressing)
+        addressable = bool(recipient.address or recipient.contact_form_url)
+        primary = blocks[0] if blocks and locales and blocks[0].locale == locales[0] else None
+        views.append(
+            RecipientView(
+                recipient=recipient,
+                blocks=blocks,
+                unaddressed=addressable and len(blocks) < len(locales),
+                form_text=contact_form_text(subject, primary, body_text)
+                if recipient.contact_form_url
+                else "",
+            )
+        )
+    return views
 
 
 @dataclass(frozen=True)
@@ -198,7 +257,7 @@ def render_review_page(ctx: ReviewPageContext, templates_dir: Path | None = None
     """The review page (``templates/review/review.html.j2``).
 
     It shows why the media matched, who would receive the notice (each with a tick box while the review is
-    open, and contact forms to submit by hand), every draft, the case history and the evidence report, the
+    open, its addressing block in each locale, and contact forms to submit by hand), every draft, the case history and the evidence report, the
     thumbnail only once asked for, and one POST form (id ``review-form``) with the CSRF token, the editable
     ``subject`` and ``body_text`` of the first draft, a ``reason``, the ``approve``/``reject`` buttons and the
     hand-over choice. Once decided, the form is replaced by a notice that the review is closed.
@@ -213,9 +272,15 @@ def render_review_page(ctx: ReviewPageContext, templates_dir: Path | None = None
     chosen = ctx.chosen_recipients
     if chosen is None:
         chosen = [r.address for r in ctx.recipients if r.address][:1]
+    primary = ctx.drafts[0] if ctx.drafts else None
+    subject = ctx.subject if ctx.subject is not None else (primary.subject if primary else "")
+    body_text = ctx.body_text if ctx.body_text is not None else (primary.body_text if primary else "")
     environment = make_environment(templates_dir or default_templates_dir())
     return environment.get_template("review/review.html.j2").render(
         ctx=replace(ctx, chosen_recipients=chosen),
+        subject=subject,
+        body_text=body_text,
+        recipient_views=recipient_views(ctx, subject, body_text),
         interface_lang=ctx.interface_lang,
         lang_links=ctx.lang_links,
         # Trusted: rendered by render_report_html from escaped data.

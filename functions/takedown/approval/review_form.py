@@ -8,7 +8,8 @@ One form carries every request a reviewer can make on an open review, each with 
 - ``action=thumbnail`` asks for the media's thumbnail;
 - ``action=form-submitted:<n>`` records that the notice was submitted by hand through recipient ``n``'s web form.
 
-Nothing here trusts the form: a recipient must be one the case discovered, a reviewer must be configured.
+Nothing here trusts the form: a recipient must be one the case discovered, a reviewer must be configured, and a
+recipient can be approved only when the page could show it what it will receive (its addressing blocks).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from takedown.notices.addressing import recipient_key
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from takedown.model import Recipient
+    from takedown.notices.addressing import AddressingBlock
 
 __all__ = [
     "APPROVED",
@@ -33,6 +37,7 @@ __all__ = [
     "form_recipient",
     "handover_target",
     "parse_review_form",
+    "require_addressed",
 ]
 
 APPROVED = "APPROVED"
@@ -162,3 +167,21 @@ def form_recipient(discovered: Sequence[Recipient], index: int) -> Recipient:
     if not 0 <= index < len(discovered) or not discovered[index].contact_form_url:
         raise FormRefused("form:contact-form", "form_unknown", f"recipient {index} has no contact form")
     return discovered[index]
+
+
+def require_addressed(
+    chosen: Sequence[Recipient], locales: Sequence[str], blocks: Sequence[AddressingBlock]
+) -> None:
+    """Refuse the approval when a chosen recipient lacks its addressing block in one of the notice's locales.
+
+    Each recipient's message is its block before the approved body; without the block the page could not show
+    what it would receive, and the send step would refuse to compose it.
+    """
+    have = {(recipient_key(b.recipient), b.locale) for b in blocks}
+    missing = [r for r in chosen if any((recipient_key(r), locale) not in have for locale in locales)]
+    if missing:
+        raise FormRefused(
+            "recipient:unaddressed",
+            "recipient_unaddressed",
+            f"{len(missing)} chosen recipient(s) have no addressing block in every locale of the notice",
+        )

@@ -9,6 +9,14 @@ Item layout (one table, ``pk``/``sk``):
 - ``CASE#<id>`` / ``DELIVERY#<key>``: what SES reported about a sent notice for one recipient (bounce,
   complaint, delivery, rejection, delay), written once per event with its audit event.
 - ``CASE#<id>`` / ``NOTE#reviewer``: a reviewing officer's note to the recipient, shown in the notice.
+- ``CASE#<id>`` / ``ADDRESSING#<locale>``: each recipient's addressing block in one locale
+  (``aws/addressing_store.py``).
+- ``CASE#<id>`` / ``NOTICE#v<n>#<locale>`` and ``MESSAGE#v<n>#<recipient>``: the approved body of each notice
+  version, and exactly what each recipient was sent (``aws/notice_archive.py``).
+- ``CASE#<id>`` / ``SEND#<recipient hash>#v<n>``: the send ledger's claim (``aws/send_ledger.py``).
+- ``GROUP#<group>`` / ``CASE#<id>``: the cases matched to a bank group, for re-uploads (``aws/case_groups.py``).
+- The sparse ``RecheckDue`` index (``due_pk``/``due_at`` on monitored cases) lists the cases due a re-check
+  (``aws/recheck_queue.py``).
 - ``REVIEW#<id>`` / ``REVIEW``: a pending or decided review, holding the Step Functions task token. The token
   never leaves this table except to go back to Step Functions. While the review is pending it also carries
   ``pending_pk``/``pending_due``, the keys of the sparse ``PendingReviews`` index (which projects neither the

@@ -1,7 +1,12 @@
-"""The text of every notice version as sent: ``CASE#<id>`` / ``NOTICE#v<version>#<locale>`` items in the cases table.
+"""The text of every notice version as sent, in the cases table, never updated once the version went out:
 
-The drafts (``DRAFT#<locale>``) are rewritten for each follow-up notice; what each version said when it went out is
-kept here, never updated, so the record shows exactly what every recipient received and when.
+- ``CASE#<id>`` / ``NOTICE#v<version>#<locale>``: the approved body of each locale, the same for every recipient;
+- ``CASE#<id>`` / ``MESSAGE#v<version>#<recipient>``: exactly what one recipient was sent (subject, text and HTML:
+  its addressing block before the approved body, in every locale), written before SES is asked to send it.
+
+The drafts (``DRAFT#<locale>``) and addressing blocks (``ADDRESSING#<locale>``) are rewritten for each follow-up
+notice; what each version said, and to whom, is kept here, so the record shows exactly what every recipient
+received.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from takedown.aws.clients import client
 from takedown.model import NoticeDraft
+from takedown.notices.addressing import AddressedNotice, recipient_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -19,6 +25,10 @@ if TYPE_CHECKING:
 def _sk(version: int, locale: str) -> str:
     # Zero-padded, so the versions sort in order.
     return f"NOTICE#v{version:04d}#{locale}"
+
+
+def _message_prefix(version: int) -> str:
+    return f"MESSAGE#v{version:04d}#"
 
 
 class NoticeArchive:
@@ -52,3 +62,41 @@ class NoticeArchive:
             ConsistentRead=True,
         )
         return [NoticeDraft.from_dict(json.loads(item["doc"]["S"])) for item in response.get("Items", [])]
+
+    def keep_messages(self, case_id: str, version: int, messages: Iterable[AddressedNotice]) -> None:
+        """Keep what each recipient of notice ``version`` is sent, before it is sent.
+
+        A message is composed only from stored, reviewed data, so a retried step writes the same message again.
+        """
+        for message in messages:
+            client("dynamodb").put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": f"CASE#{case_id}"},
+                    "sk": {"S": _message_prefix(version) + recipient_key(message.recipient)},
+                    "doc": {"S": json.dumps(message.to_dict(), ensure_ascii=False)},
+                },
+            )
+
+    def messages(self, case_id: str, version: int) -> list[AddressedNotice]:
+        """What each recipient of notice ``version`` was sent (ordered by recipient)."""
+        paginator = client("dynamodb").get_paginator("query")
+        found: list[AddressedNotice] = []
+        for page in paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"CASE#{case_id}"},
+                ":prefix": {"S": _message_prefix(version)},
+            },
+            ConsistentRead=True,
+        ):
+            found.extend(AddressedNotice.from_dict(json.loads(i["doc"]["S"])) for i in page.get("Items", []))
+        return found
+
+    def message(self, case_id: str, version: int, address: str) -> AddressedNotice | None:
+        """What the recipient at ``address`` was sent as notice ``version``; None if it was sent nothing."""
+        wanted = address.casefold()
+        return next(
+            (m for m in self.messages(case_id, version) if recipient_key(m.recipient) == wanted), None
+        )

@@ -1,7 +1,9 @@
-"""The facts a notice states, gathered from a case. Nothing about the victim is among them."""
+"""The facts a notice states, gathered from a case, and whom it is addressed to. Nothing about the victim is among
+them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from takedown.cases.follow_up import follow_up_facts
@@ -56,3 +58,24 @@ def notice_facts_for(
         reported_before=reported_before,
         follow_up=follow_up_facts(record.follow_up, pending) if record.follow_up and pending else None,
     )
+
+
+def addressees(record: CaseRecord) -> list[Recipient]:
+    """Whom the notice being drafted may go to, each getting an addressing block: the recipients of the follow-up
+    in flight, or else every recipient discovered for the case (the reviewer chooses among them)."""
+    pending = record.follow_up.pending if record.follow_up else None
+    return list(pending.recipients) if pending is not None else list(record.recipients)
+
+
+def facts_for_addressee(record: CaseRecord, facts: NoticeFacts, recipient: Recipient) -> NoticeFacts:
+    """``facts`` as they concern ``recipient``: addressed to it, and for a follow-up, quoting what *it* was sent.
+
+    Each recipient received its own message, so a reminder quotes the date and message id of the notice that
+    recipient received (:func:`takedown.cases.follow_up.follow_up_facts` for that recipient alone); a recipient
+    new to the case is told of the case's first notice.
+    """
+    pending = record.follow_up.pending if record.follow_up else None
+    if record.follow_up is None or pending is None:
+        return replace(facts, recipient=recipient)
+    own = follow_up_facts(record.follow_up, replace(pending, recipients=[recipient]))
+    return replace(facts, recipient=recipient, follow_up=own)

@@ -128,22 +128,37 @@ def build_report(records: Iterable[CaseRecord], skipped: Sequence[SkippedCase] =
 
 
 def histogram(values: Sequence[float], bins: int = HISTOGRAM_BINS) -> list[HistogramBin]:
-    """``bins`` equal bins from 0, each a whole number of units wide, the last holding the largest value; [] if
-    there are no values.
+    """``bins`` equal bins from 0, each 1, 2 or 5 times a power of ten wide (so sub-second times spread over the
+    bins too), the last holding the largest value; [] if there are no values.
 
     >>> [(b.low, b.high, b.count) for b in histogram([30, 90, 100, 300], bins=3)]
     [(0.0, 100.0, 2), (100.0, 200.0, 1), (200.0, 300.0, 1)]
+    >>> [(b.low, b.high, b.count) for b in histogram([0.12, 0.31, 0.38], bins=4)]
+    [(0.0, 0.1, 0), (0.1, 0.2, 1), (0.2, 0.3, 0), (0.3, 0.4, 2)]
     """
     if not values:
         return []
     if bins < 1:
         raise ValueError(f"a histogram needs at least one bin, got {bins}")
     top = max(values)
-    width = float(math.ceil(top / bins)) if top > 0 else 1.0
+    width = _round_width(top / bins) if top > 0 else 1.0
     counts = [0] * bins
     for value in values:
         counts[min(int(value // width), bins - 1)] += 1
-    return [HistogramBin(index * width, (index + 1) * width, n) for index, n in enumerate(counts)]
+    return [
+        HistogramBin(round(index * width, 12), round((index + 1) * width, 12), n)
+        for index, n in enumerate(counts)
+    ]
+
+
+def _round_width(raw: float) -> float:
+    """The smallest of 1, 2 or 5 times a power of ten that is at least ``raw``."""
+    exponent = math.floor(math.log10(raw))
+    for step in (1, 2, 5, 10):
+        width = round(step * 10.0**exponent, 12)
+        if width >= raw:
+            return width
+    return round(10.0 ** (exponent + 1), 12)
 
 
 def format_duration(seconds: float | None) -> str:

@@ -2,8 +2,12 @@
 
 Everything comes back absolute and canonical (:func:`takedown.crawl.urls.canonicalize_url`), resolved
 against ``<base href>`` when the page has one. URLs that cannot be used (``javascript:``, ``data:``,
-malformed hosts ...) are counted in ``skipped_urls`` rather than silently dropped. Work is bounded: after
-``max_links`` references the extractor stops collecting and sets ``truncated``.
+malformed hosts ...) are counted in ``skipped_urls`` rather than silently dropped.
+
+Work is bounded, and ends where collecting ends: the page is fed to the parser in chunks, and parsing stops (and
+``truncated`` is set) at the first of ``max_links`` references, ``max_tags`` start tags or ``max_chars`` characters
+fed. A page of a million links costs what its first few thousand do; ``tags_seen`` and ``chars_fed`` say how much
+was read.
 """
 
 from __future__ import annotations
@@ -52,6 +56,14 @@ _META_MEDIA: Final = {
     "twitter:image:src": "meta[twitter:image]",
 }
 _WHITESPACE: Final = " \t\n\r\f"
+# Parse-work bounds (see the module docstring). A page is at most the fetcher's 50 MB; real pages have a few
+# thousand tags in well under a megabyte, so these only ever stop hostile or degenerate pages.
+MAX_PARSE_TAGS: Final = 100_000
+MAX_PARSE_CHARS: Final = 8 * 1024 * 1024
+# Small enough that stopping wastes little. A construct left open (a start tag of megabytes, an unclosed comment)
+# stays in the parser and is scanned again on every feed, so a chunk is never smaller than what the parser holds
+# unparsed: the chunks then grow geometrically and the re-scanning costs at most as much again as the page.
+_FEED_CHUNK_CHARS: Final = 256 * 1024
 _CHARSET_PRESCAN_BYTES: Final = 4096
 _BOMS: Final = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -80,6 +92,8 @@ class PageExtract:
     mailto: list[str] = field(default_factory=list)
     truncated: bool = False
     skipped_urls: int = 0
+    tags_seen: int = 0
+    chars_fed: int = 0
 
 
 def parse_srcset(value: str) -> list[str]:
@@ -190,6 +204,10 @@ def decode_html(raw: bytes, content_type: str = "") -> str:
         return raw.decode("utf-8", errors="replace")
 
 
+class _ParseStopped(Exception):
+    """Raised inside the parser's callbacks to end parsing at a work bound (HTMLParser has no way to stop)."""
+
+
 @dataclass
 class _RawRef:
     kind: str  # "media" | "anchor" | "link"
@@ -200,9 +218,11 @@ class _RawRef:
 class _PageParser(HTMLParser):
     """Collects raw references; resolution happens at the end, once ``<base href>`` is known."""
 
-    def __init__(self, max_links: int) -> None:
+    def __init__(self, max_links: int, max_tags: int) -> None:
         super().__init__(convert_charrefs=True)
         self.max_links = max_links
+        self.max_tags = max_tags
+        self.tags_seen = 0
         self.refs: list[_RawRef] = []
         self.truncated = False
         self.base_href = ""
@@ -228,10 +248,14 @@ class _PageParser(HTMLParser):
             return
         if len(self.refs) >= self.max_links:
             self.truncated = True
-            return
+            raise _ParseStopped
         self.refs.append(_RawRef(kind, value, via))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.tags_seen >= self.max_tags:
+            self.truncated = True
+            raise _ParseStopped
+        self.tags_seen += 1
         handler = self._start_handlers.get(tag)
         if handler is not None:
             handler(dict(attrs))
@@ -351,8 +375,33 @@ class _Collector:
             self.links.append(url)
 
 
+def _feed_in_chunks(parser: _PageParser, text: str, max_chars: int) -> int:
+    """Feed ``text`` chunk by chunk until it ends or a bound stops the parser; the characters fed."""
+    fed = 0
+    try:
+        while fed < len(text) and not parser.truncated:
+            if fed >= max_chars:
+                parser.truncated = True
+                break
+            size = max(_FEED_CHUNK_CHARS, len(parser.rawdata))
+            chunk = text[fed : fed + min(size, max_chars - fed)]
+            fed += len(chunk)
+            parser.feed(chunk)
+        if not parser.truncated:
+            parser.close()
+    except _ParseStopped:
+        pass  # a bound was reached inside a chunk; what was collected stands
+    return fed
+
+
 def extract_page(
-    html: bytes | str, page_url: str, *, max_links: int = 5000, content_type: str = ""
+    html: bytes | str,
+    page_url: str,
+    *,
+    max_links: int = 5000,
+    content_type: str = "",
+    max_tags: int = MAX_PARSE_TAGS,
+    max_chars: int = MAX_PARSE_CHARS,
 ) -> PageExtract:
     """Extract title, language, media, page links and ``mailto:`` addresses from an HTML page.
 
@@ -364,22 +413,27 @@ def extract_page(
         The URL the page was served from (after redirects): relative URLs resolve against it, or
         against its ``<base href>``.
     max_links
-        Stop collecting after this many references (media, links and mailto together).
+        Stop parsing after this many references (media, links and mailto together).
     content_type
         The response's Content-Type header, whose charset wins over a ``<meta>`` one.
+    max_tags
+        Stop parsing after this many start tags, references or not.
+    max_chars
+        Stop parsing after this many characters of the decoded page.
 
     Returns
     -------
     PageExtract
         Media (deduplicated by URL, first ``via`` kept), page links (deduplicated, in order, including
-        ``<link rel=next>`` pagination), mailto addresses, and the counts of what was skipped.
+        ``<link rel=next>`` pagination), mailto addresses, the counts of what was skipped, whether a bound
+        stopped the parsing (``truncated``), and how much was parsed (``tags_seen``, ``chars_fed``).
 
     Raises
     ------
     UrlError
         When ``page_url`` itself is not a usable http(s) URL.
     ValueError
-        When ``max_links`` is below 1.
+        When ``max_links``, ``max_tags`` or ``max_chars`` is below 1.
 
     Examples
     --------
@@ -387,13 +441,13 @@ def extract_page(
     >>> [m.url for m in page.media], page.links
     (['https://site.example/x/a.png'], ['https://site.example/b'])
     """
-    if max_links < 1:
-        raise ValueError(f"max_links must be >= 1, got {max_links}")
+    for name, bound in (("max_links", max_links), ("max_tags", max_tags), ("max_chars", max_chars)):
+        if bound < 1:
+            raise ValueError(f"{name} must be >= 1, got {bound}")
     canonical_page = canonicalize_url(page_url)
     text = decode_html(html, content_type) if isinstance(html, bytes) else html
-    parser = _PageParser(max_links)
-    parser.feed(text)
-    parser.close()
+    parser = _PageParser(max_links, max_tags)
+    chars_fed = _feed_in_chunks(parser, text, max_chars)
     base_url = canonical_page
     skipped = 0
     if parser.base_href:
@@ -413,4 +467,6 @@ def extract_page(
         mailto=collector.mailto,
         truncated=parser.truncated,
         skipped_urls=skipped + collector.skipped,
+        tags_seen=parser.tags_seen,
+        chars_fed=chars_fed,
     )

@@ -5,6 +5,8 @@ synthetic images (:mod:`takedown.demo.synthetic`). One page per bank seed carrie
 seed's picture - scaled to 50-80 %, re-saved as JPEG at quality 60-80, every other one with a caption
 strip - which is what the pipeline should find; every other image comes from unrelated seeds (1000 and
 up) and must be left alone. :func:`serve_site` serves it from a real HTTP server on 127.0.0.1.
+After a notice, :meth:`SiteServer.take_down` and :meth:`SiteServer.replace` change what a path answers, as
+its operator would.
 
 Example
 -------
@@ -42,6 +44,7 @@ ORIGIN_PLACEHOLDER: Final = "{{site_origin}}"
 UNRELATED_SEED_BASE: Final = 1000
 MAX_PAGES: Final = 500
 
+_NOT_FOUND: Final = (TEXT_TYPE, b"not found\n")
 _EXTENSIONS: Final = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 _UNRELATED_FORMATS: Final = ("PNG", "JPEG", "WEBP", "GIF")
 _UNRELATED_SIZES: Final = ((640, 480), (480, 360), (512, 384), (400, 300), (360, 480))
@@ -381,6 +384,8 @@ class _DemoHTTPServer(ThreadingHTTPServer):
         self.origin = ""
         self.hits: dict[str, int] = {}
         self.errors: list[str] = []
+        # What the operator changed after the crawl: path -> (status, content type, body), served instead.
+        self.changed: dict[str, tuple[int, str, bytes]] = {}
         self.lock = threading.Lock()
         super().__init__(address, _DemoRequestHandler)
 
@@ -411,8 +416,12 @@ class _DemoRequestHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         with server.lock:
             server.hits[path] = server.hits.get(path, 0) + 1
-        found = server.site.render(path, origin=server.origin)
-        status, (content_type, body) = (200, found) if found else (404, (TEXT_TYPE, b"not found\n"))
+            changed = server.changed.get(path)
+        if changed is not None:
+            status, content_type, body = changed
+        else:
+            found = server.site.render(path, origin=server.origin)
+            status, (content_type, body) = (200, found) if found else (404, _NOT_FOUND)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -461,6 +470,35 @@ class SiteServer:
         """Unexpected errors raised while handling requests (a client hanging up is not one)."""
         with self._server.lock:
             return list(self._server.errors)
+
+    def take_down(self, path: str) -> None:
+        """Answer 404 at ``path`` from now on, as an operator who deleted the file.
+
+        Raises
+        ------
+        DemoSiteError
+            If ``path`` is not a path the site serves.
+        """
+        self._change(path, (404, *_NOT_FOUND))
+
+    def replace(self, path: str, content_type: str, body: bytes) -> None:
+        """Serve ``body`` at ``path`` from now on, as an operator who put a placeholder in a picture's place.
+
+        Raises
+        ------
+        DemoSiteError
+            If ``path`` is not a path the site serves, or ``content_type`` is blank.
+        """
+        if not content_type.strip():
+            raise DemoSiteError("a replacement needs a content type")
+        self._change(path, (200, content_type, body))
+
+    def _change(self, path: str, answer: tuple[int, str, bytes]) -> None:
+        # Only what the site serves can be changed: a typo would otherwise change nothing the crawl saw.
+        if path not in self._server.site.resources:
+            raise DemoSiteError(f"the site serves nothing at {path!r}")
+        with self._server.lock:
+            self._server.changed[path] = answer
 
     def close(self) -> None:
         """Stop serving and release the port; calling it again does nothing."""

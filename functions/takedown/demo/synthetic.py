@@ -329,6 +329,54 @@ def make_image(seed: int, size: tuple[int, int] = DEFAULT_SIZE) -> Image.Image:
     return _imprint_layout(textured, targets)
 
 
+def make_placeholder(size: tuple[int, int], text: str = "image removed by the board") -> Image.Image:
+    """What an operator serves in place of a removed picture: a flat grey card, an empty frame icon, one line.
+
+    It is the same for the same arguments and carries nothing of any picture: a re-check that fetches it must
+    find that the reported image is no longer there.
+
+    Parameters
+    ----------
+    size
+        ``(width, height)``, each side 64..4096 pixels (usually the removed picture's size).
+    text
+        The notice under the icon, one printable line (shrunk to fit the width).
+
+    Returns
+    -------
+    PIL.Image.Image
+        A new RGB image.
+
+    Raises
+    ------
+    SyntheticMediaError
+        If the size is out of range or the text is blank or not a single printable line.
+
+    Examples
+    --------
+    >>> make_placeholder((160, 120)).getpixel((2, 2))
+    (226, 226, 226)
+    """
+    width, height = _check_size(size)
+    if not text.strip() or any(not character.isprintable() for character in text):
+        raise SyntheticMediaError("placeholder text must be a single non-blank line of printable characters")
+    card = Image.new("RGB", (width, height), (226, 226, 226))
+    draw = ImageDraw.Draw(card)
+    # An empty picture frame with a diagonal stroke: the usual "no image" sign.
+    side = min(width, height) // 3
+    left, top = (width - side) // 2, height // 2 - side * 3 // 4
+    line = max(2, side // 16)
+    draw.rectangle((left, top, left + side, top + side), outline=(150, 150, 150), width=line)
+    draw.line((left, top + side, left + side, top), fill=(150, 150, 150), width=line)
+    font_size = max(8, height // 14)
+    font = ImageFont.load_default(size=font_size)
+    text_width = draw.textlength(text, font=font)
+    if text_width > width * 0.9:
+        font = ImageFont.load_default(size=max(6, int(font_size * width * 0.9 / text_width)))
+    draw.text((width / 2, top + side + height / 10), text, font=font, anchor="mm", fill=(90, 90, 90))
+    return card
+
+
 # --- alterations -----------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from takedown.aws.case_store import CaseStore
 from takedown.aws.evidence_store import EvidenceStore
+from takedown.aws.transient import raise_transient_as_retryable
 from takedown.config import Settings
 from takedown.evidence.manifest import build_manifest
 from takedown.evidence.report import EvidenceReport, render_report_html, report_json
@@ -94,5 +95,6 @@ def build_case_report(settings: Settings, event: dict[str, Any]) -> dict[str, An
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@raise_transient_as_retryable
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return build_case_report(Settings.from_env(), event)

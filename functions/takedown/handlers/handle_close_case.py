@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from takedown.aws.case_store import CaseStore
+from takedown.aws.transient import raise_transient_as_retryable
 from takedown.cases.follow_up import NoticeState
 from takedown.config import Settings
 from takedown.model import CaseStatus, parse_iso_utc, utc_now
@@ -83,5 +84,6 @@ def close_case(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@raise_transient_as_retryable
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return close_case(Settings.from_env(), event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from takedown.aws.case_store import CaseStore
+from takedown.aws.transient import raise_transient_as_retryable
 from takedown.config import Settings
 from takedown.handlers.deployed_sources import source_country
 from takedown.model import CaseStatus
@@ -39,5 +40,6 @@ def draft_case_notice(settings: Settings, event: dict[str, Any]) -> dict[str, An
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@raise_transient_as_retryable
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return draft_case_notice(Settings.from_env(), event)

@@ -1,5 +1,10 @@
 """State ``RenderLocales`` (one Map item): render the notice in one locale and store the draft.
 
+The draft is the body, the same for every recipient (what the reviewer reads, may edit and approves). Beside it go
+the addressing blocks of that locale, one for each recipient the notice may go to (every discovered recipient, or
+the follow-up's): to whom, in what capacity, where the address was found. SendNotice puts each recipient's block
+before the approved body.
+
 Free text (the page's title, a reviewer's note) is translated into the locale with Amazon Translate when the
 deployment enables it (``TAKEDOWN_TRANSLATE_FREE_TEXT``); otherwise, or when the service fails, it is shown as
 written and marked untranslated. The event on the case's timeline says which, and why.
@@ -10,13 +15,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from takedown.aws.addressing_store import AddressingStore
 from takedown.aws.case_store import CaseStore
+from takedown.aws.transient import raise_transient_as_retryable
 from takedown.aws.translator import AmazonTranslator
-from takedown.cases.notice_facts import notice_facts_for
+from takedown.cases.notice_facts import addressees, facts_for_addressee, notice_facts_for
 from takedown.config import Settings
 from takedown.handlers.deployed_sources import source_country
 from takedown.model import CaseEvent, iso_utc, utc_now
-from takedown.notices.drafting import locale_for_language_tag, render_notice
+from takedown.notices.drafting import locale_for_language_tag, render_addressing, render_notice_body
 from takedown.notices.free_text import NOT_ENABLED_REASON, FreeText, translate_free_text
 from takedown.observability import logger, metrics, tracer
 
@@ -53,7 +60,13 @@ def render_case_locale(
     if translator is None and settings.translate_free_text:
         translator = AmazonTranslator()
     shown = translate_free_text(facts.free_text(), locale, translator)
-    draft = render_notice(facts, locale, settings.templates_dir, free_text=shown)
+    draft = render_notice_body(facts, locale, settings.templates_dir, free_text=shown)
+    blocks = [
+        render_addressing(facts_for_addressee(record, facts, recipient), locale, settings.templates_dir)
+        for recipient in addressees(record)
+    ]
+    # The blocks first: a draft is never shown without the blocks it will be sent with.
+    AddressingStore(settings.cases_table).put(case_id, locale, blocks)
     cases.put_draft(case_id, draft)
     outcomes = [text.outcome(field) for field, text in shown.items()]
     untranslated = [o for o in outcomes if not o["translated"] and o["source_lang"] != locale]
@@ -79,7 +92,7 @@ def render_case_locale(
             at=iso_utc(utc_now()),
             stage="render-notice",
             status=record.status.value,
-            detail={"locale": locale, "free_text": outcomes},
+            detail={"locale": locale, "free_text": outcomes, "addressed": len(blocks)},
         ),
     )
     return {"case_id": case_id, "locale": locale}
@@ -88,5 +101,6 @@ def render_case_locale(
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@raise_transient_as_retryable
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return render_case_locale(Settings.from_env(), event)

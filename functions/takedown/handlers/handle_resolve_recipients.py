@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from takedown.aws.case_store import CaseStore
 from takedown.aws.evidence_store import EvidenceStore
+from takedown.aws.transient import raise_transient_as_retryable
 from takedown.config import Settings
 from takedown.crawl.crawl_step import fetcher_for_source
 from takedown.crawl.fetch import SafeFetcher
@@ -141,5 +142,6 @@ def resolve_case_recipients(settings: Settings, event: dict[str, Any]) -> dict[s
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@raise_transient_as_retryable
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return resolve_case_recipients(Settings.from_env(), event)

@@ -43,7 +43,13 @@ from takedown.approval.links import (
     verify_csrf,
     verify_review_link,
 )
-from takedown.approval.pages import ListedReview, ReviewPageContext, render_message_page, render_review_list
+from takedown.approval.pages import (
+    ListedReview,
+    ReviewPageContext,
+    blocks_for,
+    render_message_page,
+    render_review_list,
+)
 from takedown.approval.pages import render_review_page as render_page
 from takedown.approval.review_form import (
     ACTION_FORM_SUBMITTED,
@@ -56,8 +62,10 @@ from takedown.approval.review_form import (
     form_recipient,
     handover_target,
     parse_review_form,
+    require_addressed,
 )
 from takedown.approval.thumbnail import MAX_THUMBNAIL_BYTES, ThumbnailError, thumbnail_data_uri, thumbnail_key
+from takedown.aws.addressing_store import AddressingStore
 from takedown.aws.case_store import REVIEW_HANDED_OVER, REVIEW_PENDING, CaseStore, ReviewRecord
 from takedown.aws.evidence_store import EvidenceStore
 from takedown.aws.secrets import link_key
@@ -67,6 +75,7 @@ from takedown.cases.record import CaseTransitionError
 from takedown.config import Settings
 from takedown.handlers.review_email import email_review_link, iso_from_unix
 from takedown.model import CaseEvent, CaseStatus, NoticeDraft, ReviewDecision, iso_utc, utc_now
+from takedown.notices.addressing import contact_form_text
 from takedown.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
@@ -206,6 +215,18 @@ def _ordered_drafts(cases: CaseStore, record: CaseRecord) -> list[NoticeDraft]:
     return [drafts[locale] for locale in record.locales if locale in drafts]
 
 
+def _follow_up_recipients(record: CaseRecord) -> list[Recipient] | None:
+    """The recipients of the follow-up under review (its escalation rung chose them), or None for a first notice."""
+    pending = record.follow_up.pending if record.follow_up else None
+    return list(pending.recipients) if pending is not None else None
+
+
+def _listed_recipients(record: CaseRecord) -> list[Recipient]:
+    """The recipients the review page lists, in its order (a contact form's number is its index here)."""
+    follow_up = _follow_up_recipients(record)
+    return follow_up if follow_up is not None else list(record.recipients)
+
+
 def _submitted_forms(events: list[CaseEvent]) -> dict[str, str]:
     """Contact-form URL -> who recorded submitting the notice there by hand, and when."""
     return {
@@ -281,6 +302,8 @@ def _review_page(opened: OpenedReview, extras: PageExtras | None = None) -> Resp
             subject=form.subject if form else None,
             body_text=form.body_text if form else None,
             reason=form.reason if form else "",
+            addressing=AddressingStore(settings.cases_table).blocks(record.case_id),
+            follow_up_recipients=_follow_up_recipients(record),
         ),
         settings.templates_dir,
     )
@@ -405,8 +428,11 @@ def _show_thumbnail(opened: OpenedReview, form: ReviewForm) -> Response[str]:
 def _record_form_submission(opened: OpenedReview, form: ReviewForm) -> Response[str]:
     """Record that the reviewer submitted the notice by hand through a recipient's contact form."""
     settings, review, record = opened.settings, opened.review, opened.record
-    recipient = form_recipient(record.recipients, form.form_index)
-    shown_text = f"{form.subject or ''}\n\n{form.body_text or ''}"
+    recipient = form_recipient(_listed_recipients(record), form.form_index)
+    locales = [d.locale for d in _ordered_drafts(CaseStore(settings.cases_table), record)]
+    blocks = blocks_for(recipient, locales[:1], AddressingStore(settings.cases_table).blocks(record.case_id))
+    # The text the page offered to paste: the subject, this recipient's block, the body (primary locale).
+    shown_text = contact_form_text(form.subject or "", blocks[0] if blocks else None, form.body_text or "")
     detail = {
         "reviewer": review.reviewer,
         "review_id": review.review_id,
@@ -496,12 +522,20 @@ def _decide(opened: OpenedReview, form: ReviewForm) -> Response[str]:
     status = _DECIDED_STATUS[form.decision]
     approved = form.decision == APPROVED
     cases = CaseStore(settings.cases_table)
-    chosen = choose_recipients(record.recipients, form.recipients) if approved else []
-    edit = (
-        edited_primary_draft(_ordered_drafts(cases, record), form.subject, form.body_text)
-        if approved
-        else None
-    )
+    drafts = _ordered_drafts(cases, record)
+    follow_up = _follow_up_recipients(record)
+    chosen: list[Recipient] = []
+    if approved:
+        # A follow-up goes to the recipients its rung named (SendNotice reads them from the follow-up); a first
+        # notice to the discovered recipients the reviewer ticked.
+        if follow_up is not None:
+            chosen = [r for r in follow_up if r.address]
+        else:
+            chosen = choose_recipients(record.recipients, form.recipients)
+        # Each chosen recipient's message is its addressing block before the approved body: the page showed it.
+        blocks = AddressingStore(settings.cases_table).blocks(record.case_id)
+        require_addressed(chosen, [d.locale for d in drafts], blocks)
+    edit = edited_primary_draft(drafts, form.subject, form.body_text) if approved else None
     decision = ReviewDecision(
         decision=status.value, reviewer=review.reviewer, decided_at=iso_utc(utc_now()), reason=form.reason
     )
@@ -532,7 +566,10 @@ def _decide(opened: OpenedReview, form: ReviewForm) -> Response[str]:
             "review",
             detail=detail,
             decision=decision,
-            recipients=_recipients_chosen_first(current.recipients, chosen),
+            # A follow-up keeps the discovered order: the escalation ladder is built from it.
+            recipients=current.recipients
+            if follow_up is not None
+            else _recipients_chosen_first(current.recipients, chosen),
         )
 
     try:

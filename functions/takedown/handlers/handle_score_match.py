@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from takedown.aws.case_groups import CaseGroups
 from takedown.aws.case_store import CaseStore
+from takedown.aws.transient import raise_transient_as_retryable
 from takedown.cases.reuploads import describe, group_keys, with_related
 from takedown.config import Settings
 from takedown.handlers.handle_hash_media import BANK_INDEX
@@ -122,5 +123,6 @@ def link_reuploads(settings: Settings, cases: CaseStore, record: CaseRecord) -> 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@raise_transient_as_retryable
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return score_candidate(Settings.from_env(), event)

@@ -1,7 +1,18 @@
 """State ``SendNotice``: send exactly the approved drafts to the notice's recipients through SES.
 
+Each recipient gets its own message: in every locale, its addressing block (stored when the drafts were rendered,
+shown to the reviewer beside the recipient) before the approved body. The message is composed only from that
+stored data and kept on the case (``MESSAGE#v<n>#<recipient>``) before it is sent.
+
 The notice carries each chosen locale in turn (the operator's language first, then English), never the media and
 never an attachment. A ledger claim per (case, recipient, notice version) makes a retried step send nothing twice.
+
+Once SES accepted a message, the notice is recorded SENT with its message id: the ledger confirmation and the case
+update are each retried with backoff inside the step (``retry_transient``), and a confirmation that still fails
+does not stop the case update. If the case update still fails, the step fails with ``TransientAwsError`` and the
+state machine runs it again: the ledger then holds the message id, and the step records SENT without sending. A
+claim with no message id (SES was called and its answer was lost) is never resent: the step fails with
+:class:`SendOutcomeUnknown` and the case says so.
 
 Which notice: version 1 (the first notice, to every recipient the reviewer chose: one message each) or the
 follow-up version in flight (``FollowUp.pending``, to its recipients). A recipient reachable only through a web
@@ -16,23 +27,26 @@ timeline. After sending, the case is re-checked on the deployment's schedule.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from takedown.aws.addressing_store import AddressingStore
 from takedown.aws.case_store import CaseStore
 from takedown.aws.mailer import build_message, send_message
 from takedown.aws.notice_archive import NoticeArchive
 from takedown.aws.send_ledger import SendLedger
+from takedown.aws.transient import raise_transient_as_retryable, retry_transient
 from takedown.cases.contact_forms import form_only_recipients, submitted_forms
 from takedown.cases.escalation import EscalationPolicy, policy_allows
 from takedown.cases.follow_up import Approval, FollowUp, NoticeState, NoticeVersion
 from takedown.config import Settings
-from takedown.model import CaseStatus, NoticeDraft, ReviewDecision, iso_utc, parse_iso_utc, utc_now
+from takedown.model import CaseStatus, ReviewDecision, iso_utc, parse_iso_utc, utc_now
+from takedown.notices.addressing import AddressedNotice, compose_notice
 from takedown.notices.mail_feedback import notice_tags
-from takedown.notices.rendering import header_safe
 from takedown.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
@@ -45,20 +59,27 @@ if TYPE_CHECKING:
 
 FIRST_NOTICE_VERSION = 1
 POLICY_REVIEWER = "policy:auto-same-recipient"
-_SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
 
 
 class NotApproved(RuntimeError):
     """The case is not approved: nothing is sent."""
 
 
-def compose_notice(drafts: list[NoticeDraft]) -> tuple[str, str, str]:
-    """Subject of the first draft; text and HTML bodies of all drafts, in order."""
-    if not drafts:
-        raise ValueError("no drafts to send")
-    text = _SEPARATOR.join(d.body_text for d in drafts)
-    html = '<hr style="margin:32px 0">'.join(d.body_html for d in drafts)
-    return header_safe(drafts[0].subject), text, html
+class SendOutcomeUnknown(RuntimeError):
+    """SES was asked to send a notice and its answer was never recorded: the message may have gone out.
+
+    Raised instead of sending again; the case closes FAILED with this reason, for a person to check SES's sending
+    events (the configuration set's) before anything is resent.
+    """
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What a send step achieved: (address, message id) per message SES accepted, now or on an earlier try of the
+    step, and the addresses claimed by an earlier try whose outcome was never recorded."""
+
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    unconfirmed: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -143,15 +164,14 @@ def approve_by_policy(settings: Settings, cases: CaseStore, record: CaseRecord) 
 
 
 def _send_each(
-    settings: Settings, case_id: str, version: int, recipients: list[Recipient], drafts: list[NoticeDraft]
-) -> list[tuple[str, str]]:
-    """Send one message per recipient; (address, message id) for each one sent, now or by an earlier try of this
-    step whose record update did not happen (its message id is read back from the ledger, nothing is resent)."""
-    subject, text, html = compose_notice(drafts)
+    settings: Settings, case_id: str, version: int, messages: list[AddressedNotice]
+) -> SendOutcome:
+    """Send each recipient its message. A recipient claimed by an earlier try of this step is not sent again: its
+    message id is read back from the ledger, or, if the ledger has none, it is reported as unconfirmed."""
     ledger = SendLedger(settings.cases_table)
-    sent: list[tuple[str, str]] = []
-    for recipient in recipients:
-        address = recipient.address
+    outcome = SendOutcome()
+    for composed in messages:
+        address = composed.recipient.address
         if not ledger.claim(case_id, address, version, iso_utc(utc_now())):
             earlier = ledger.message_id(case_id, address, version)
             logger.warning(
@@ -159,14 +179,16 @@ def _send_each(
                 extra={"case_id": case_id, "version": version, "confirmed": bool(earlier)},
             )
             if earlier:
-                sent.append((address, earlier))
+                outcome.sent.append((address, earlier))
+            else:
+                outcome.unconfirmed.append(address)
             continue
         message = build_message(
             sender=settings.sender,
             to=[address],
-            subject=subject,
-            text=text,
-            html=html,
+            subject=composed.subject,
+            text=composed.text,
+            html=composed.html,
             reply_to=settings.reply_to,
             sender_name=settings.centre_name,
         )
@@ -175,11 +197,27 @@ def _send_each(
                 message, configuration_set=settings.configuration_set, tags=notice_tags(case_id, version)
             )
         except ClientError:
-            ledger.release(case_id, address, version)
+            # SES refused the message: nothing went out, so a later try may send it.
+            retry_transient(functools.partial(ledger.release, case_id, address, version))
             raise
-        ledger.confirm(case_id, address, version, message_id)
-        sent.append((address, message_id))
-    return sent
+        outcome.sent.append((address, message_id))
+        _confirm_in_ledger(ledger, case_id, version, address, message_id)
+    return outcome
+
+
+def _confirm_in_ledger(ledger: SendLedger, case_id: str, version: int, address: str, message_id: str) -> None:
+    """Write the message id of a message SES accepted to its ledger claim, retrying; never raise.
+
+    The message went out: nothing may now stop the case from recording it. If the ledger stays unwritable, the
+    case record (written next, with the message id) is what tells a retried step that the notice was sent.
+    """
+    try:
+        retry_transient(lambda: ledger.confirm(case_id, address, version, message_id))
+    except Exception as error:  # any failure: the case update below must still happen
+        logger.error(
+            "notice sent but its ledger claim could not be confirmed; the case record keeps its message id",
+            extra={"case_id": case_id, "version": version, "error": type(error).__name__},
+        )
 
 
 def _next_check(settings: Settings, now: datetime, requested_at: str) -> datetime:
@@ -242,9 +280,18 @@ def send_case_notice(settings: Settings, event: dict[str, Any]) -> dict[str, Any
     version = chosen.version
     by_locale = {d.locale: d for d in cases.drafts(case_id)}
     drafts = [by_locale[loc] for loc in record.locales if loc in by_locale]
-    sent = _send_each(settings, case_id, version, chosen.emailed, drafts) if chosen.emailed else []
-    if chosen.emailed and not sent:
-        return {"case_id": case_id, "sent": 0, "already_sent": True}
+    blocks = AddressingStore(settings.cases_table).blocks(case_id) if chosen.emailed else []
+    messages = [compose_notice(recipient, drafts, blocks) for recipient in chosen.emailed]
+    # Kept before SES is asked, so no message goes out that the record does not hold.
+    NoticeArchive(settings.cases_table).keep_messages(case_id, version, messages)
+    outcome = _send_each(settings, case_id, version, messages) if messages else SendOutcome()
+    sent = outcome.sent
+    if outcome.unconfirmed and not sent:
+        raise SendOutcomeUnknown(
+            f"case {case_id}: notice v{version} to {len(outcome.unconfirmed)} recipient(s) was handed to SES by "
+            "an earlier try whose outcome was never recorded; it may have gone out, so it is not sent again. "
+            "Check SES's sending events for the case before resending."
+        )
     message_ids = [message_id for _, message_id in sent]
     forms = [r.contact_form_url for r in chosen.forms]
     # The drafts are rewritten for the next follow-up: keep what this version said.
@@ -260,6 +307,9 @@ def send_case_notice(settings: Settings, event: dict[str, Any]) -> dict[str, Any
         }
         if forms:
             detail["contact_forms"] = forms
+        if outcome.unconfirmed:
+            # Handed to SES by an earlier try whose answer was lost: maybe sent, never resent.
+            detail["unconfirmed_recipients"] = outcome.unconfirmed
         return current.advance(
             CaseStatus.SENT,
             "send-notice",
@@ -276,7 +326,9 @@ def send_case_notice(settings: Settings, event: dict[str, Any]) -> dict[str, Any
             ),
         )
 
-    cases.update(case_id, recorded)
+    # SES accepted: retry the record here; if it still fails, the step fails as TransientAwsError and the state
+    # machine's retry finds the message ids in the ledger.
+    retry_transient(lambda: cases.update(case_id, recorded))
     metrics.add_metric(name="NoticesSent", unit="Count", value=len(sent))
     if forms:
         metrics.add_metric(name="NoticesSubmittedByForm", unit="Count", value=len(forms))
@@ -348,5 +400,6 @@ def _nothing_to_send(
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
+@raise_transient_as_retryable
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return send_case_notice(Settings.from_env(), event)

@@ -13,6 +13,7 @@ other processes (the CLI, a developer's boto3 script with ``AWS_ENDPOINT_URL``) 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,26 @@ LOCAL_PROCESS_ENV = {
 }
 
 
+def quiet_local_logs(level: str) -> None:
+    """Keep local runs' output to what matters.
+
+    The functions log at INFO for CloudWatch, and ``takedown.observability`` may be imported (through the case
+    store) before the local environment sets ``POWERTOOLS_LOG_LEVEL``, so its level is set again here. moto's Step
+    Functions interpreter logs an error each time a Choice state tests ``IsPresent`` on a field the input lacks (a
+    first notice has no ``follow_up``); AWS does not, so only those records are dropped.
+    """
+    from takedown.observability import logger
+
+    logger.setLevel(level)
+    moto_choice_log = logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component")
+    if _absent_path_filter not in moto_choice_log.filters:
+        moto_choice_log.addFilter(_absent_path_filter)
+
+
+def _absent_path_filter(record: logging.LogRecord) -> bool:
+    return "Exception=NoSuchJsonPathError" not in record.getMessage()
+
+
 class LocalEnvironment:
     """The local stack in this process. A context manager; see the module docstring."""
 
@@ -60,6 +81,7 @@ class LocalEnvironment:
             os.environ.setdefault(key, value)
         from moto import mock_aws
 
+        quiet_local_logs(self.log_level)
         template, cdk_out = synthesize(self.config_path)
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()

@@ -9,6 +9,8 @@ Local differences, each deliberate:
 - Layers are not uploaded; a function's ``/opt/...`` paths are mapped to its layers' asset folders in ``cdk.out``.
 - The review link base URL points at the local API server.
 - One IAM role serves every function (moto does not enforce IAM); the infra tests check the real policies.
+- Every state machine Retry waits one second, without growth or jitter: moto sleeps out each wait for real. What
+  is retried, and how many times, is as deployed.
 """
 
 from __future__ import annotations
@@ -38,6 +40,20 @@ _FUNCTION_ARN = re.compile(r"function:([A-Za-z0-9_-]+)")
 
 class LocalStackError(RuntimeError):
     """The template asks for something the local stack cannot stand up."""
+
+
+def _with_short_retry_waits(node: Any) -> Any:
+    """A state machine definition whose retriers wait 1 s each time (the least ASL allows), attempts unchanged."""
+    if isinstance(node, list):
+        return [_with_short_retry_waits(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    copied = {key: _with_short_retry_waits(value) for key, value in node.items()}
+    for retrier in copied.get("Retry", []):
+        retrier.update({"IntervalSeconds": 1, "BackoffRate": 1.0})
+        retrier.pop("MaxDelaySeconds", None)
+        retrier.pop("JitterStrategy", None)
+    return copied
 
 
 @dataclass
@@ -342,6 +358,7 @@ class LocalStack:
         definition = props.get("DefinitionString") or json.dumps(props["Definition"])
         for key, value in (props.get("DefinitionSubstitutions") or {}).items():
             definition = definition.replace("${" + key + "}", str(value))
+        definition = json.dumps(_with_short_retry_waits(json.loads(definition)))
         name = self.res.physical[logical_id].rsplit(":", 1)[-1]
         boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name=name,

@@ -7,6 +7,11 @@ carry either) and never has an attachment.
 
 The words live in ``templates/notices/<locale>/``; adding a language is adding a folder with the same files as
 ``en/`` (see :func:`available_locales`).
+
+A notice in one locale is two parts: the body (:func:`render_notice_body`), the same for every recipient, which the
+reviewer reads, may edit and approves; and each recipient's addressing block (:func:`render_addressing`): to whom,
+in what capacity, where the address was found. :func:`render_notice` puts the two together for one recipient (see
+:mod:`takedown.notices.addressing`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from urllib.parse import urlsplit
 
 from takedown.config import templates_dir as default_templates_dir
 from takedown.model import FollowUpFacts, NoticeDraft, Recipient, parse_iso_utc
+from takedown.notices.addressing import AddressingBlock, addressed_draft
 from takedown.notices.free_text import FREE_TEXT_FIELDS, FreeText, untranslated
 from takedown.notices.rendering import header_safe, make_environment
 
@@ -44,7 +50,9 @@ __all__ = [
     "choose_locales",
     "legal_basis_for_jurisdiction",
     "locale_for_language_tag",
+    "render_addressing",
     "render_notice",
+    "render_notice_body",
 ]
 
 JURISDICTIONS = frozenset({"KR", "US", "EU", "OTHER"})
@@ -52,7 +60,14 @@ LEGAL_BASES = frozenset({"kr_tba_22_5", "us_take_it_down", "eu_dsa_16", "platfor
 # The capacities the notice templates have words for.
 SENDER_CAPACITIES = frozenset({"designated_institution", "authorised_representative"})
 # A folder under templates/notices/ is a locale when it holds all of these.
-LOCALE_FILES = ("subject.txt.j2", "body.txt.j2", "body.html.j2", "words.j2")
+LOCALE_FILES = (
+    "subject.txt.j2",
+    "body.txt.j2",
+    "body.html.j2",
+    "addressing.txt.j2",
+    "addressing.html.j2",
+    "words.j2",
+)
 
 EU_MEMBER_STATES = frozenset(
     {
@@ -139,7 +154,8 @@ class NoticeFacts:
     evidence_key, evidence_sha256, media_sha256
         The stored evidence and the digests that let anyone check it, and find identical files.
     recipient
-        Who receives this notice (its address may be empty while the case has none yet).
+        Who receives this notice (its address may be empty while the case has none yet). Only the addressing
+        block speaks of it (:func:`render_addressing`); the body never does.
     jurisdiction
         ``"KR" | "US" | "EU" | "OTHER"``: decides the legal-basis paragraph.
     deadline_hours
@@ -150,7 +166,9 @@ class NoticeFacts:
         The same content was reported before on another page (its removal not yet confirmed).
     follow_up
         For a follow-up or escalation notice: when the first notice went out, its message id, and when the
-        content was last seen online (:class:`takedown.model.FollowUpFacts`); None for a first notice.
+        content was last seen online (:class:`takedown.model.FollowUpFacts`); None for a first notice. An
+        escalation says so in the body; a reminder quotes the notice its recipient received in the addressing
+        block, since every recipient received its own message.
     page_title, reviewer_note
         Free text the templates do not hold: the page's title as crawled, and a note from the reviewing officer
         to the recipient. Shown translated into each locale, or as written and marked (see
@@ -371,14 +389,21 @@ def _host_for_subject(host: str) -> str:
     return "…" + host[-(_SUBJECT_HOST_CHARS - 1) :]
 
 
-def _context(
+def _free_text_shown(
     facts: NoticeFacts, locale: str, free_text: Mapping[str, TranslatedText] | None
-) -> dict[str, Any]:
+) -> dict[str, TranslatedText]:
     given = free_text or {}
-    shown = {
+    return {
         field: given.get(field) or untranslated(item, locale, _NOT_TRANSLATED)
         for field, item in facts.free_text().items()
     }
+
+
+def _body_context(
+    facts: NoticeFacts, locale: str, free_text: Mapping[str, TranslatedText] | None
+) -> dict[str, Any]:
+    # No recipient: the body is the same for every recipient (a template that names one fails, strictly).
+    shown = _free_text_shown(facts, locale, free_text)
     return {
         "locale": locale,
         "case_id": facts.case_id,
@@ -392,7 +417,6 @@ def _context(
         "evidence_key": facts.evidence_key,
         "evidence_sha256": facts.evidence_sha256,
         "media_sha256": facts.media_sha256,
-        "recipient": facts.recipient,
         "jurisdiction": facts.jurisdiction,
         "legal_basis": facts.legal_basis,
         "deadline_hours": facts.deadline_hours,
@@ -404,6 +428,93 @@ def _context(
     }
 
 
+def _require_locale(folder: Path, locale: str) -> None:
+    if locale not in available_locales(folder):
+        raise UnknownLocaleError(f"no notice templates for locale {locale!r} in {folder / 'notices'}")
+
+
+def render_notice_body(
+    facts: NoticeFacts,
+    locale: str,
+    templates_dir: Path | None = None,
+    *,
+    free_text: Mapping[str, TranslatedText] | None = None,
+) -> NoticeDraft:
+    """Render the body of the notice in one locale: the same for every recipient, and never naming one.
+
+    This is what the reviewer reads, may edit and approves; each recipient's message puts its addressing block
+    (:func:`render_addressing`) before it. ``body_html`` is a self-contained, inline-styled ``<div lang=...>`` (no
+    external asset, no image), so the locales can follow one another in one message.
+
+    ``free_text`` holds the facts' free text as this locale shows it (from
+    :func:`takedown.notices.free_text.translate_free_text`); free text without an entry there is shown as
+    written, marked untranslated when its language is not the locale's.
+
+    Raises
+    ------
+    UnknownLocaleError
+        There are no templates for ``locale``.
+    """
+    folder = templates_dir or default_templates_dir()
+    _require_locale(folder, locale)
+    environment = make_environment(folder)
+    context = _body_context(facts, locale, free_text)
+    subject_context = {**context, "page_host": _host_for_subject(facts.page_host)}
+    subject = header_safe(
+        environment.get_template(f"notices/{locale}/subject.txt.j2").render(subject_context)
+    )
+    context["subject"] = subject
+    body_text = environment.get_template(f"notices/{locale}/body.txt.j2").render(context)
+    body_html = environment.get_template(f"notices/{locale}/body.html.j2").render(context)
+    return NoticeDraft(locale=locale, subject=subject, body_text=body_text, body_html=body_html)
+
+
+def render_addressing(facts: NoticeFacts, locale: str, templates_dir: Path | None = None) -> AddressingBlock:
+    """Render ``facts.recipient``'s addressing block in one locale, from the locale's fixed words.
+
+    The block says to whom the message is addressed and in what capacity (its role's own wording, with what that
+    role is asked to do), where the address was found, and -- when ``facts.follow_up`` is a reminder to this
+    recipient -- the notice it received before. Page-derived strings in the recipient (its ``found_at``, address,
+    form URL) are data: escaped in HTML, control characters shown as markers, never evaluated.
+
+    Raises
+    ------
+    UnknownLocaleError
+        There are no templates for ``locale``.
+
+    Examples
+    --------
+    >>> from takedown.config import templates_dir
+    >>> facts = NoticeFacts(
+    ...     case_id="c0ffee", centre_name="Seoul Support Centre", centre_email="desk@centre.example",
+    ...     sender_capacity_key="designated_institution", page_url="https://site.example/p/1",
+    ...     media_urls=["https://cdn.site.example/1.jpg"], observed_at="2026-11-28T07:25:00Z",
+    ...     evidence_key="evidence/c0ffee/report.html", evidence_sha256="a" * 64, media_sha256="b" * 64,
+    ...     recipient=Recipient("abuse@host.example", "host", "RDAP abuse contact of 203.0.113.7", 0.8),
+    ...     jurisdiction="KR", deadline_hours=24)
+    >>> print(render_addressing(facts, "en").text.splitlines()[0])
+    To: abuse@host.example (hosting provider)
+    """
+    folder = templates_dir or default_templates_dir()
+    _require_locale(folder, locale)
+    environment = make_environment(folder)
+    context = {
+        "locale": locale,
+        "case_id": facts.case_id,
+        "page_host": facts.page_host,
+        "recipient": facts.recipient,
+        "follow_up": facts.follow_up,
+    }
+    text = environment.get_template(f"notices/{locale}/addressing.txt.j2").render(context).strip("\n")
+    html = environment.get_template(f"notices/{locale}/addressing.html.j2").render(context).strip()
+    # A recipient with neither an address nor a form gets no block: both parts empty, never half of one.
+    if not text.strip() or not html:
+        text = html = ""
+    return AddressingBlock(
+        locale=locale, recipient=facts.recipient, text=f"{text}\n" if text else "", html=html
+    )
+
+
 def render_notice(
     facts: NoticeFacts,
     locale: str,
@@ -411,14 +522,11 @@ def render_notice(
     *,
     free_text: Mapping[str, TranslatedText] | None = None,
 ) -> NoticeDraft:
-    """Render the notice in one locale.
+    """Render the notice in one locale as ``facts.recipient`` reads it: its addressing block, then the body.
 
-    ``body_html`` is a self-contained, inline-styled ``<div lang=...>`` (no external asset, no image), so the
-    drafts of several locales can be placed one after another in one message.
-
-    ``free_text`` holds the facts' free text as this locale shows it (from
-    :func:`takedown.notices.free_text.translate_free_text`); free text without an entry there is shown as
-    written, marked untranslated when its language is not the locale's.
+    The pipeline stores the two parts apart (a body per locale, a block per recipient and locale) and composes
+    each recipient's message from them when it sends (:func:`takedown.notices.addressing.compose_notice`); this
+    is the same composition, for one recipient.
 
     Examples
     --------
@@ -432,17 +540,8 @@ def render_notice(
     >>> draft = render_notice(facts, "en")
     >>> "https://cdn.site.example/1.jpg" in draft.body_text and "c0ffee" in draft.subject
     True
+    >>> draft.body_text.startswith("To: abuse@site.example (website operator)")
+    True
     """
-    folder = templates_dir or default_templates_dir()
-    if locale not in available_locales(folder):
-        raise UnknownLocaleError(f"no notice templates for locale {locale!r} in {folder / 'notices'}")
-    environment = make_environment(folder)
-    context = _context(facts, locale, free_text)
-    subject_context = {**context, "page_host": _host_for_subject(facts.page_host)}
-    subject = header_safe(
-        environment.get_template(f"notices/{locale}/subject.txt.j2").render(subject_context)
-    )
-    context["subject"] = subject
-    body_text = environment.get_template(f"notices/{locale}/body.txt.j2").render(context)
-    body_html = environment.get_template(f"notices/{locale}/body.html.j2").render(context)
-    return NoticeDraft(locale=locale, subject=subject, body_text=body_text, body_html=body_html)
+    body = render_notice_body(facts, locale, templates_dir, free_text=free_text)
+    return addressed_draft(render_addressing(facts, locale, templates_dir), body)

@@ -6,6 +6,7 @@ address through Cloudflare's e-mail protection (``data-cfemail="..."``, a publis
 :func:`find_addresses_in_text` reads them all back; validation is the caller's job.
 
 Only bracketed words count as ``at``/``dot`` ("(at)", "[dot]"): a bare "at" is an ordinary English word.
+A run with a second at-sign (``a@b@board.example``) is no address at all: no part of it is read back.
 """
 
 from __future__ import annotations
@@ -21,12 +22,18 @@ _CLOSE: Final = r"[\]\)\}>）】」]"
 _AT: Final = rf"(?:[@＠]|\s*{_OPEN}\s*(?:at|@|＠|골뱅이)\s*{_CLOSE}\s*)"
 _DOT: Final = rf"(?:\.|．|\s*{_OPEN}\s*(?:dot|\.|점)\s*{_CLOSE}\s*)"
 _LABEL: Final = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# The local part may not follow an at-sign either: "b@board.example" is not an address in "a@b@board.example".
 _ADDRESS: Final = re.compile(
-    rf"(?<![A-Za-z0-9._%+-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}})"
+    rf"(?<![A-Za-z0-9._%+\-@＠])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}})"
     rf"(?P<at>{_AT})(?P<domain>{_LABEL}(?:{_DOT}{_LABEL})+)",
     re.IGNORECASE,
 )
 _DOT_TOKEN: Final = re.compile(_DOT, re.IGNORECASE)
+# A second at-sign, plain or spelled out, right after the domain ("a@board.example@other.example") or right
+# before the local part ("a(at)b(at)board.example"): the run is one malformed token, not an address.
+_AT_AFTER: Final = re.compile(rf"[.\-]*{_AT}[A-Za-z0-9]", re.IGNORECASE)
+_AT_BEFORE: Final = re.compile(rf"[A-Za-z0-9._%+-]{_AT}$", re.IGNORECASE)
+_AT_BEFORE_WINDOW: Final = 24  # characters before a local part searched for a spelled-out at-sign
 # "logo@2x.png" is an image name, not an address.
 _FILE_SUFFIXES: Final = frozenset(
     {
@@ -72,9 +79,15 @@ def find_addresses_in_text(text: str) -> list[TextAddress]:
     ['abuse@example.com', 'dmca@example.org']
     >>> find_addresses_in_text("logo@2x.png")
     []
+    >>> find_addresses_in_text("a@b@board.example or a@board.example@b.example")
+    []
     """
     found: list[TextAddress] = []
-    for match in _ADDRESS.finditer(text[:MAX_TEXT_CHARS]):
+    scanned = text[:MAX_TEXT_CHARS]
+    for match in _ADDRESS.finditer(scanned):
+        before = scanned[max(0, match.start() - _AT_BEFORE_WINDOW) : match.start()]
+        if _AT_AFTER.match(scanned, match.end()) or _AT_BEFORE.search(before):
+            continue
         domain_text = match.group("domain")
         domain = _DOT_TOKEN.sub(".", domain_text)
         tld = domain.rsplit(".", 1)[-1]

@@ -139,7 +139,6 @@ class ApprovalApiConstruct(Construct):
             },
             timeout=Duration.seconds(60),
         )
-        storage.cases_table.grant_read_write_data(self.reminder_function)
         self.link_key_secret.grant_read(self.reminder_function)
         notifications.grant_send_email(self.reminder_function)
         events.Rule(
@@ -160,7 +159,6 @@ class ApprovalApiConstruct(Construct):
         self, storage: StorageConstruct, notifications: NotificationsConstruct
     ) -> None:
         function = self.review_function
-        storage.cases_table.grant_read_write_data(function)
         storage.evidence_bucket.grant_read(function, f"{EVIDENCE_PREFIX}*")
         # The thumbnail a reviewer asks for; never the media itself.
         storage.evidence_bucket.grant_read(function, f"{THUMBNAILS_PREFIX}*")
@@ -173,6 +171,7 @@ class ApprovalApiConstruct(Construct):
             self,
             ids.REVIEW_API_ACCESS_LOGS,
             retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=defaults.log_key,
             removal_policy=defaults.removal_policy,
         )
         return apigw.RestApi(

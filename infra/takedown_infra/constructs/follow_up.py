@@ -74,7 +74,6 @@ class FollowUpConstruct(Construct):
             timeout=RECHECK_TIMEOUT,
             memory_size=1024,
         )
-        storage.cases_table.grant_read_write_data(self.recheck_function)
         storage.bank_table.grant_read_data(self.recheck_function)
         storage.evidence_bucket.grant_read(self.recheck_function, f"{BANK_INDEX_PREFIX}*")
         state_machine.grant_start_execution(self.recheck_function)

@@ -159,7 +159,6 @@ class HashingConstruct(Construct):
         )
         storage.key.grant_encrypt(function)
         storage.bank_table.grant_read_data(function)
-        storage.cases_table.grant_read_write_data(function)
         storage.crawl_table.grant_write_data(function)
         state_machine.grant_start_execution(function)
         # A candidate's file, sighting and page capture become evidence: the function locks them (Object Lock

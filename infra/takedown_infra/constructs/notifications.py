@@ -146,7 +146,6 @@ class NotificationsConstruct(Construct):
             layers=layers,
             description="Records SES bounces, complaints and deliveries on their case",
         )
-        storage.cases_table.grant_read_write_data(self.feedback_function)
         self.feedback_function.configure_async_invoke(
             on_failure=destinations.SqsDestination(self.feedback_dead_letter_queue),
             retry_attempts=FEEDBACK_RETRY_ATTEMPTS,

@@ -1,7 +1,7 @@
 """One way to make a takedown Lambda function: same runtime, code asset, tracing, logging and role shape.
 
 Each function gets its own role with no managed policy (the grants add exactly what it needs) and its own
-log group with a retention, written to through that role only.
+log group with a retention, encrypted with the stack's key, written to through that role only.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
+    from aws_cdk import aws_kms as kms
     from aws_cdk import aws_sqs as sqs
     from constructs import Construct
 
@@ -52,11 +53,31 @@ def functions_code(functions_dir: Path) -> lambda_.Code:
 
 @dataclass(frozen=True)
 class FunctionDefaults:
-    """What every takedown function shares; built once by the stack."""
+    """What every takedown function shares; built once by the stack.
+
+    ``log_key`` encrypts every log group of the stack (functions, state machine, API access logs); its key policy
+    lets CloudWatch Logs use it for this stack's log groups only (``StorageConstruct``).
+    """
 
     code: lambda_.Code
     environment: Mapping[str, str]
     removal_policy: RemovalPolicy
+    log_key: kms.IKey
+
+
+def create_log_group(scope: Construct, construct_id: str, defaults: FunctionDefaults) -> logs.LogGroup:
+    """A log group of this stack: the retention every log group keeps, encrypted with the stack's key.
+
+    Its name is left to CloudFormation (``<stack name>-<logical id>-<suffix>``), which the key policy's condition
+    on the log group ARN relies on.
+    """
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        retention=LOG_RETENTION,
+        encryption_key=defaults.log_key,
+        removal_policy=defaults.removal_policy,
+    )
 
 
 def create_python_function(
@@ -103,12 +124,7 @@ def create_python_function(
     aws_lambda.Function
         The function; grant it access with the resources' ``grant_*`` methods.
     """
-    log_group = logs.LogGroup(
-        scope,
-        f"{construct_id}Logs",
-        retention=LOG_RETENTION,
-        removal_policy=defaults.removal_policy,
-    )
+    log_group = create_log_group(scope, f"{construct_id}Logs", defaults)
     role = iam.Role(
         scope,
         f"{construct_id}Role",

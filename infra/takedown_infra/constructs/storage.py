@@ -1,11 +1,17 @@
-"""Where the system keeps what it finds: the KMS key, the evidence bucket, its access-log bucket, the tables."""
+"""Where the system keeps what it finds: the KMS key, the evidence bucket, its access-log bucket, the tables.
+
+The same key encrypts the stack's CloudWatch log groups: its key policy lets CloudWatch Logs in this region use it,
+only for log groups of this stack (the encryption context names the log group's ARN, and CloudFormation names a
+log group ``<stack name>-<logical id>-<suffix>`` when the template gives no name, as none of ours does).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -28,6 +34,10 @@ THUMBNAILS_PREFIX = "thumbnails/"  # reviewers' small greyscale thumbnails of ca
 THUMBNAIL_EXPIRY_DAYS = 30
 CAPTURE_EXPIRY_DAYS = 30
 TTL_ATTRIBUTE = "expires_at"
+# What CloudWatch Logs needs of a customer managed key to encrypt a log group (CloudWatch Logs User Guide,
+# "Encrypt log data in CloudWatch Logs using AWS KMS").
+LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
+LOGS_ENCRYPTION_CONTEXT = "kms:EncryptionContext:aws:logs:arn"
 
 
 def removal_policy_of(config: DeploymentConfig) -> RemovalPolicy:
@@ -41,7 +51,8 @@ class StorageConstruct(Construct):
     Attributes
     ----------
     key
-        Customer managed key (rotation on) for the evidence bucket, the tables and the crawl queues.
+        Customer managed key (rotation on) for the evidence bucket, the tables, the queues, the topics and the
+        log groups of this stack.
     evidence_bucket
         ``media/`` (crawled images, triggers image hashing), ``video/`` (crawled videos, triggers video
         hashing), ``sightings/`` (where each was seen), ``captures/`` (page WARCs), ``bank-index/`` (the
@@ -64,6 +75,7 @@ class StorageConstruct(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
+        self._let_logs_use_the_key()
         self.access_log_bucket = s3.Bucket(
             self,
             ids.ACCESS_LOG_BUCKET,
@@ -148,6 +160,25 @@ class StorageConstruct(Construct):
         )
         self.bank_table = self._table(ids.BANK_TABLE, removal_policy)
         self.crawl_table = self._table(ids.CRAWL_TABLE, removal_policy)
+
+    def _let_logs_use_the_key(self) -> None:
+        """Let CloudWatch Logs in this region encrypt and read this stack's log groups with the key, and no others."""
+        stack = Stack.of(self)
+        log_groups_of_this_stack = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{stack.stack_name}-*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsForThisStacksLogGroups",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=list(LOGS_KEY_ACTIONS),
+                resources=["*"],
+                conditions={"ArnLike": {LOGS_ENCRYPTION_CONTEXT: log_groups_of_this_stack}},
+            )
+        )
 
     def _table(self, construct_id: str, removal_policy: RemovalPolicy) -> dynamodb.Table:
         return dynamodb.Table(

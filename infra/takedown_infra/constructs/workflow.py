@@ -15,7 +15,12 @@ flow::
                  '-- States.Timeout -> CloseExpired -> Expired
                                                              '-- otherwise --> CloseRejected -> Rejected
 
-Any other task failure goes to ``CloseFailed`` (with the error at ``$.error``) and then the ``Failed`` state.
+Every task retries Lambda's own transient errors. Every task but ``RequestApproval`` also retries
+``TransientAwsError``, which the handlers raise for an AWS error that outlasted botocore's retries (throttling,
+5xx, timeouts): those steps are idempotent, so running one again is safe. ``RequestApproval`` is not retried on it:
+its review email is not ledgered, so a retry after the email went out would send the reviewer a second, equally
+valid link. Any other task failure goes to ``CloseFailed`` (with the error at ``$.error``) and then the ``Failed``
+state.
 The decision Choice defaults to rejection: only a structured ``{"decision": "APPROVED"}`` sends anything, and both
 Choices default to the reviewed path. ``ApprovedByPolicy`` only marks the state: ``SendNotice`` itself checks the
 case record (a follow-up requested under the deployment's policy, to recipients a reviewer approved) before it
@@ -29,15 +34,19 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from takedown import config as runtime
+from takedown.aws.transient import TransientAwsError
 from takedown_infra import ids
 from takedown_infra.config_layer import RUNTIME_PLATFORMS_FILE
-from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
+from takedown_infra.constructs.python_function import (
+    FunctionDefaults,
+    create_log_group,
+    create_python_function,
+)
 from takedown_infra.constructs.storage import BANK_INDEX_PREFIX, CAPTURES_PREFIX, EVIDENCE_PREFIX
 from takedown_infra.deployment import STATE_MACHINE_TIMEOUT_HOURS
 
@@ -51,6 +60,13 @@ if TYPE_CHECKING:
 
 # Lambda throttling is worth waiting out too; the CDK's default retry covers the service errors.
 THROTTLE_ERRORS = ["Lambda.TooManyRequestsException"]
+# An AWS error our handlers met after botocore's own five attempts (takedown.aws.transient): wait longer, with full
+# jitter so that cases throttled together do not come back together. Waits of up to 5, 10 and 20 s.
+TRANSIENT_AWS_ERRORS = [TransientAwsError.__name__]
+TRANSIENT_RETRY_INTERVAL = Duration.seconds(5)
+TRANSIENT_RETRY_ATTEMPTS = 3
+TRANSIENT_RETRY_BACKOFF = 2.0
+TRANSIENT_RETRY_MAX_DELAY = Duration.seconds(60)
 ERROR_PATH = "$.error"
 REVIEW_PATH = "$.review"
 NOTICE_PATH = (
@@ -172,8 +188,7 @@ class WorkflowConstruct(Construct):
     def _grant(
         self, storage: StorageConstruct, notifications: NotificationsConstruct, approval: ApprovalApiConstruct
     ) -> None:
-        for function in self.functions.values():
-            storage.cases_table.grant_read_write_data(function)
+        # The cases table: each function's own actions, granted by the stack (constructs/case_access.py).
         storage.bank_table.grant_read_data(self.score)
         # Scoring re-checks the candidate against the published bank index snapshot, as hashing matched it.
         storage.evidence_bucket.grant_read(self.score, f"{BANK_INDEX_PREFIX}*")
@@ -210,6 +225,15 @@ class WorkflowConstruct(Construct):
             retry_on_service_exceptions=True,
         )
         task.add_retry(errors=THROTTLE_ERRORS, interval=Duration.seconds(2), max_attempts=6, backoff_rate=2)
+        # Every step run through here is idempotent (RequestApproval is built on its own, without this retry).
+        task.add_retry(
+            errors=TRANSIENT_AWS_ERRORS,
+            interval=TRANSIENT_RETRY_INTERVAL,
+            max_attempts=TRANSIENT_RETRY_ATTEMPTS,
+            backoff_rate=TRANSIENT_RETRY_BACKOFF,
+            max_delay=TRANSIENT_RETRY_MAX_DELAY,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
         return task
 
     def _close(self, state_name: str, outcome: str, *, with_error: bool = False) -> tasks.LambdaInvoke:
@@ -322,12 +346,7 @@ class WorkflowConstruct(Construct):
         )
 
     def _state_machine(self, defaults: FunctionDefaults) -> sfn.StateMachine:
-        log_group = logs.LogGroup(
-            self,
-            ids.STATE_MACHINE_LOGS,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=defaults.removal_policy,
-        )
+        log_group = create_log_group(self, ids.STATE_MACHINE_LOGS, defaults)
         return sfn.StateMachine(
             self,
             ids.STATE_MACHINE,

@@ -8,8 +8,10 @@ from takedown.approval.review_form import (
     form_recipient,
     handover_target,
     parse_review_form,
+    require_addressed,
 )
 from takedown.model import Recipient
+from takedown.notices.addressing import AddressingBlock
 
 SITE = Recipient(address="abuse@site.example", role="site", found_at="mailto on the page", confidence=0.9)
 HOST = Recipient(address="Abuse@Host.example", role="host", found_at="RDAP", confidence=0.7)
@@ -112,3 +114,21 @@ def test_only_a_recipient_with_a_contact_form_can_be_marked_submitted() -> None:
     for index in (0, 2, -1):
         with pytest.raises(FormRefused):
             form_recipient([SITE, FORM], index)
+
+
+def test_a_recipient_can_be_approved_only_with_its_addressing_block_in_every_locale() -> None:
+    # GIVEN blocks for the site in Korean and English, and for the host in Korean only
+    blocks = [
+        AddressingBlock("ko", SITE, "수신: abuse@site.example\n", "<div>ko</div>"),
+        AddressingBlock("en", SITE, "To: abuse@site.example\n", "<div>en</div>"),
+        AddressingBlock("ko", HOST, "수신: abuse@host.example\n", "<div>ko</div>"),
+    ]
+    # THEN the site may be approved (the address compared without regard to case), the host may not
+    require_addressed([SITE], ["ko", "en"], blocks)
+    require_addressed([HOST], ["ko"], blocks)
+    with pytest.raises(FormRefused) as refused:
+        require_addressed([SITE, HOST], ["ko", "en"], blocks)
+    assert (refused.value.reason, refused.value.message_key) == (
+        "recipient:unaddressed",
+        "recipient_unaddressed",
+    )

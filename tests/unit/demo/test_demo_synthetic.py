@@ -18,6 +18,7 @@ from takedown.demo.synthetic import (
     adjust_brightness,
     encode,
     make_image,
+    make_placeholder,
     recompress_jpeg,
     resize,
     seed_limit,
@@ -247,3 +248,27 @@ def test_bad_arguments_are_refused_with_a_reason(call: Callable[[], object], rea
     with pytest.raises(SyntheticMediaError) as raised:
         call()
     assert reason_part in raised.value.reason
+
+
+def test_placeholder_is_a_repeatable_grey_card_of_the_asked_size() -> None:
+    # GIVEN / WHEN the placeholder an operator serves is made twice
+    first, second = make_placeholder((320, 240)), make_placeholder((320, 240))
+    # THEN it is the same picture, of that size, mostly the flat card colour
+    assert first.tobytes() == second.tobytes()
+    assert (first.size, first.mode) == ((320, 240), "RGB")
+    card = int(np.all(np.asarray(first) == (226, 226, 226), axis=-1).sum())
+    assert card > 0.8 * 320 * 240
+
+
+@pytest.mark.parametrize(
+    ("size", "text", "reason_part"),
+    [
+        ((32, 240), "removed", "pixels per side"),
+        ((320, 240), "  ", "printable"),
+        ((320, 240), "a\nb", "printable"),
+    ],
+)
+def test_placeholder_refuses_bad_arguments(size: tuple[int, int], text: str, reason_part: str) -> None:
+    # GIVEN / WHEN / THEN
+    with pytest.raises(SyntheticMediaError, match=reason_part):
+        make_placeholder(size, text)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 # Every notice language we ship; the tests fail when a folder is missing or an unexpected one appears.
 LOCALES = ["ko", "en", "zh-Hans", "zh-Hant", "ja", "ru", "vi", "th", "id", "es"]
 JURISDICTIONS = ["KR", "US", "EU", "OTHER"]
-ROLES = ["site", "host", "registrar", "cdn", "platform", "source-contact", "unknown"]
+ROLES = ["site", "youth-protection", "host", "registrar", "cdn", "platform", "source-contact", "unknown"]
 CAPACITIES = ["designated_institution", "authorised_representative"]
 # Strings a hostile page could carry in its URL: markup, template syntax, header injection, RTL override.
 HOSTILE = "<script>alert(1)</script>{{ 7*7 }}{% raw %}\r\nBcc: attacker@evil.test\u202egnp.exe"

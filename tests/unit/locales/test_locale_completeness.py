@@ -186,6 +186,33 @@ def test_notice_templates_use_only_the_facts_of_a_notice(templates: Path, locale
     }
 
 
+def _names_recipient(use: str) -> bool:
+    """Whether a use (``attribute recipient.role``, ``branch recipient.role == 'cdn'``...) reads the recipient."""
+    return re.search(r"(?:^|\s)recipient(?:\.|\s|$)", use) is not None
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_body_speaks_to_nobody_in_particular_and_the_addressing_block_to_its_recipient(
+    templates: Path, locale: str
+) -> None:
+    # GIVEN the words of a locale, macro by macro
+    words = _references(_parsed(templates, f"notices/{locale}/words.j2"), locale)["uses by macro"]
+    personal = {use.split(":")[0] for use in words if _names_recipient(use.split(":", 1)[1])}
+    assert {"role_name", "why_you"} <= personal
+    for part in ("body", "addressing"):
+        for kind in ("txt", "html"):
+            uses = _uses(_parsed(templates, f"notices/_layout/{part}.{kind}.j2"))
+            called = {use.removeprefix("call say.") for use in uses if use.startswith("call say.")}
+            if part == "body":
+                # THEN the body (the same for every recipient) neither names a recipient nor calls words that do
+                assert not [use for use in uses if _names_recipient(use)], (part, kind)
+                assert not called & personal, (kind, sorted(called & personal))
+            else:
+                # AND the addressing block names its recipient in its capacity, and why it receives the notice
+                assert {"attribute recipient.address", "attribute recipient.contact_form_url"} <= uses
+                assert {"role_name", "why_you"} <= called
+
+
 # --- rendering every case ----------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from takedown.model import Recipient
-from takedown.notices.drafting import render_notice
+from takedown.notices.drafting import render_addressing, render_notice, render_notice_body
 
 from ..notices.html_probe import HtmlProbe
 from .conftest import EVIDENCE_SHA256, HOSTILE, JURISDICTIONS, LOCALES, MEDIA_SHA256, ROLES
@@ -234,8 +234,8 @@ def test_the_legal_basis_names_the_law_and_what_it_requires(
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_the_senders_capacity_is_stated(make_facts: MakeFacts, templates: Path, locale: str) -> None:
-    institution = render_notice(make_facts(), locale, templates).body_text
-    representative = render_notice(
+    institution = render_notice_body(make_facts(), locale, templates).body_text
+    representative = render_notice_body(
         make_facts(sender_capacity_key="authorised_representative"), locale, templates
     ).body_text
     assert REPRESENTATIVE[locale] in representative and REPRESENTATIVE[locale] not in institution
@@ -249,20 +249,28 @@ def test_every_recipient_role_is_told_why_it_receives_the_notice(
     make_facts: MakeFacts, templates: Path, locale: str
 ) -> None:
     # GIVEN the same case addressed to each kind of recipient
-    why_by_role = {}
+    why_by_role, to_by_role, bodies = {}, {}, set()
     for role in ROLES:
         recipient = Recipient(
             address="abuse@provider.example", role=role, found_at="RDAP abuse contact", confidence=0.8
         )
-        body = render_notice(make_facts(recipient=recipient), locale, templates).body_text
-        # THEN the notice addresses that recipient and says why it in particular receives it, and where its
-        # address was found
-        why_by_role[role] = paragraphs(body)[3]
+        facts = make_facts(recipient=recipient)
+        block = render_addressing(facts, locale, templates)
+        # THEN its addressing block names that recipient in its capacity, says why it in particular receives
+        # the notice, and where its address was found
+        to_by_role[role], why_by_role[role] = paragraphs(block.text)
+        assert "abuse@provider.example" in to_by_role[role]
         assert WHY_YOU[locale] in why_by_role[role], role
         assert "RDAP abuse contact" in why_by_role[role]
-        assert "abuse@provider.example" in body
-    # AND each role gets its own wording
-    assert len(set(why_by_role.values())) == len(ROLES)
+        assert block.locale == locale and block.recipient == recipient
+        # AND the recipient's message is that block followed by the body
+        body = render_notice_body(facts, locale, templates)
+        assert render_notice(facts, locale, templates).body_text == f"{block.text}\n{body.body_text}"
+        bodies.add(body.body_text)
+    # AND each role gets its own wording, while the body is one and the same for all and names nobody
+    assert len(set(why_by_role.values())) == len(set(to_by_role.values())) == len(ROLES)
+    assert len(bodies) == 1
+    assert "abuse@provider.example" not in bodies.pop()
 
 
 @pytest.mark.parametrize("locale", LOCALES)

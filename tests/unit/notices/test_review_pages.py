@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,7 +18,7 @@ from takedown.approval.pages import (
 )
 from takedown.evidence.report import EvidenceReport, render_report_html
 from takedown.model import CaseEvent, MatchEvidence, Recipient, Sighting
-from takedown.notices.drafting import render_notice
+from takedown.notices.drafting import render_addressing, render_notice_body
 
 from .conftest import HOSTILE, MEDIA_SHA256
 from .html_probe import HtmlProbe
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+    from takedown.notices.addressing import AddressingBlock
     from takedown.notices.drafting import NoticeFacts
 
 REVIEW_URL = "https://review.centre.example/reviews/Zk3v9Q?e=1764575100&s=q1w2e3r4t5y6"
@@ -123,6 +125,17 @@ def _sighting(page_title: str = "Gallery 8812") -> Sighting:
     )  # fmt: skip
 
 
+def _blocks(
+    facts: NoticeFacts, recipients: list[Recipient], templates: Path, locales: tuple[str, ...] = ("ko", "en")
+) -> list[AddressingBlock]:
+    """Each recipient's addressing blocks, as the render step stores them beside the drafts."""
+    return [
+        render_addressing(replace(facts, recipient=r), locale, templates)
+        for r in recipients
+        for locale in locales
+    ]
+
+
 @pytest.fixture
 def make_context(make_facts: Callable[..., NoticeFacts], templates: Path) -> Callable[..., ReviewPageContext]:
     def build(**overrides: Any) -> ReviewPageContext:
@@ -136,8 +149,12 @@ def make_context(make_facts: Callable[..., NoticeFacts], templates: Path) -> Cal
             "form_action": "Zk3v9Q?e=1764575100&s=q1w2e3r4t5y6",
             "csrf_token": "csrf-7b2f0c1e",
             "report_html": render_report_html(_report(_sighting()), templates),
-            "drafts": [render_notice(facts, "ko", templates), render_notice(facts, "en", templates)],
+            "drafts": [
+                render_notice_body(facts, "ko", templates),
+                render_notice_body(facts, "en", templates),
+            ],
             "recipients": [facts.recipient],
+            "addressing": _blocks(facts, [facts.recipient], templates),
             "matches": [_match()],
             "timeline": [
                 CaseEvent(at="2026-11-28T07:25:14Z", stage="crawl", status="SIGHTED"),
@@ -282,8 +299,9 @@ def test_hostile_page_data_on_the_review_page_is_escaped(
     recipient = Recipient(address="abuse@site.example", role="site", found_at=HOSTILE, confidence=0.5)
     facts = make_facts(page_url=f"https://board.site.example/?q={HOSTILE}", recipient=recipient)
     ctx = make_context(
-        drafts=[render_notice(facts, "ko", templates)],
+        drafts=[render_notice_body(facts, "ko", templates)],
         recipients=[recipient],
+        addressing=_blocks(facts, [recipient], templates, ("ko",)),
         report_html=render_report_html(_report(_sighting(page_title=HOSTILE)), templates),
     )
     # WHEN the review page is rendered
@@ -362,8 +380,10 @@ def test_a_form_only_recipient_is_submitted_by_hand_with_the_text_to_paste(
     make_context: Callable[..., ReviewPageContext], make_facts: Callable[..., NoticeFacts], templates: Path
 ) -> None:
     # GIVEN a case whose second recipient has only a contact form, and an edit in progress
+    recipients = [make_facts().recipient, FORM_ONLY]
+    blocks = _blocks(make_facts(), recipients, templates)
     ctx = make_context(
-        recipients=[make_facts().recipient, FORM_ONLY], subject="Edited subject", body_text="Edited body."
+        recipients=recipients, addressing=blocks, subject="Edited subject", body_text="Edited body."
     )
     page = HtmlProbe(render_review_page(ctx, templates))
     # THEN it has no tick box, but its form address, the text to paste and a button that records the submission
@@ -371,7 +391,10 @@ def test_a_form_only_recipient_is_submitted_by_hand_with_the_text_to_paste(
     block = page.by_id("contact-form-1").text
     assert "https://board.site.example/report-abuse" in block
     assert "이메일 주소가 없습니다" in block
-    assert page.by_id("form-text-1").text == "Edited subject\n\nEdited body."
+    # (the subject, the form's own Korean addressing block, then the body: what the form's operator should read)
+    form_block = next(b for b in blocks if b.recipient == FORM_ONLY and b.locale == "ko")
+    assert "https://board.site.example/report-abuse" in form_block.text
+    assert page.by_id("form-text-1").text == f"Edited subject\n\n{form_block.text}\nEdited body."
     assert "readonly" in page.by_id("form-text-1").attrs and "name" not in page.by_id("form-text-1").attrs
     button = page.by_id("form-submitted-1")
     assert (button.attrs["name"], button.attrs["value"], button.attrs["form"]) == (
@@ -380,6 +403,63 @@ def test_a_form_only_recipient_is_submitted_by_hand_with_the_text_to_paste(
         "review-form",
     )
     assert not page.has_id("form-submitted-note-1")
+
+
+def test_each_recipient_shows_the_addressing_block_it_will_be_sent(
+    make_context: Callable[..., ReviewPageContext], make_facts: Callable[..., NoticeFacts], templates: Path
+) -> None:
+    # GIVEN a site operator and a hosting provider, each with its blocks in Korean and English
+    recipients = [make_facts().recipient, HOST]
+    blocks = _blocks(make_facts(), recipients, templates)
+    page = HtmlProbe(render_review_page(make_context(recipients=recipients, addressing=blocks), templates))
+    # THEN beside each tick box is that recipient's own block in each language, word for word
+    for n, recipient in enumerate(recipients):
+        for locale in ("ko", "en"):
+            [block] = [b for b in blocks if b.recipient == recipient and b.locale == locale]
+            shown = page.by_id(f"addressing-{n}-{locale}")
+            assert shown.text == block.text and shown.attrs["lang"] == locale
+        assert recipient.address in page.by_id(f"addressing-{n}").text
+    assert "(hosting provider)" in page.by_id("addressing-1-en").text
+    assert HOST.address not in page.by_id("addressing-0").text
+    # AND the first language is open, the others a click away; the page says what each recipient receives
+    folded = " ".join(d.text for d in page.tags("details"))
+    assert page.by_id("addressing-0-en").text in folded and page.by_id("addressing-0-ko").text not in folded
+    assert "주소 안내문" in page.by_id("recipients").text
+    assert not page.has_id("addressing-missing-0") and not page.has_id("addressing-missing-1")
+
+
+def test_a_recipient_without_its_addressing_block_is_flagged(
+    make_context: Callable[..., ReviewPageContext], make_facts: Callable[..., NoticeFacts], templates: Path
+) -> None:
+    # GIVEN a recipient added after the drafts were rendered (no block), beside one that has its blocks
+    recipients = [make_facts().recipient, HOST]
+    blocks = _blocks(make_facts(), recipients[:1], templates)
+    page = HtmlProbe(
+        render_review_page(
+            make_context(recipients=recipients, addressing=blocks, interface_lang="en"), templates
+        )
+    )
+    # THEN the page says it cannot be sent to
+    assert "cannot be sent to" in page.by_id("addressing-missing-1").text
+    assert not page.has_id("addressing-1") and not page.has_id("addressing-missing-0")
+
+
+def test_a_follow_up_lists_its_own_recipients_without_tick_boxes(
+    make_context: Callable[..., ReviewPageContext], make_facts: Callable[..., NoticeFacts], templates: Path
+) -> None:
+    # GIVEN an escalation to the hosting provider under review (the site was notified before)
+    blocks = _blocks(make_facts(), [HOST], templates)
+    ctx = make_context(
+        recipients=[make_facts().recipient, HOST], follow_up_recipients=[HOST], addressing=blocks,
+        interface_lang="en",
+    )  # fmt: skip
+    page = HtmlProbe(render_review_page(ctx, templates))
+    # THEN only the follow-up's recipient is listed, with its block, and nothing can be ticked
+    section = page.by_id("recipients").text
+    assert HOST.address in section and "abuse@site.example" not in section
+    assert "escalation ladder" in section
+    assert [e for e in page.tags("input") if e.attrs.get("type") == "checkbox"] == []
+    assert page.by_id("addressing-0-ko").text == blocks[0].text
 
 
 def test_a_recorded_form_submission_is_shown(
