@@ -39,13 +39,15 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
+# Every core: tests of one file share a worker (their module fixtures, e.g. one synthesized stack, are built once).
 test: setup layers browser lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 demo: setup layers
 	$(BIN)/takedown demo
 
-# Detection accuracy and speed (about 6-10 minutes, bounded by --budget-minutes); rewrites docs/BENCHMARKS.md.
+# Detection accuracy and speed (about 6-10 minutes, bounded by --budget-minutes), then crawl, pipeline and load on
+# the local stack (about 15-20 minutes more); rewrites the marked blocks of docs/BENCHMARKS.md.
 bench: setup
 	$(BIN)/python -m bench.run
 

@@ -139,6 +139,9 @@ class DeploymentConfig:
     escalate_after_intervals: int = 3
     follow_up_policy: FollowUpPolicyName = "review"
     officer_in_charge: str = ""
+    # Optional: how long a page capture (WARC) that no case cites is kept. Hashing settles within minutes, so at
+    # large scale a day or two is enough; a capture a case cites is locked and outlives this.
+    capture_expiry_days: int = 30
 
     @classmethod
     def load(cls, path: str | Path) -> DeploymentConfig:
@@ -208,6 +211,9 @@ class DeploymentConfig:
             translate_free_text=_boolean(source, document, "translate_free_text", default=False),
             reviewer_sign_in=_boolean(source, document, "reviewer_sign_in", default=True),
             review_reminder_hours=_reminder_hours(source, document),
+            capture_expiry_days=_integer(source, document, "capture_expiry_days", 1, MAX_RETENTION_DAYS)
+            if "capture_expiry_days" in document
+            else 30,
             **_follow_up_settings(source, document),
         )
 

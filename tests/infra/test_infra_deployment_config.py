@@ -167,6 +167,7 @@ def test_valid_schedule_expressions_are_accepted(tmp_path: Path, expression: str
         ({"phash_max_distance": 65}, "phash_max_distance: must be between 0 and 64"),
         ({"max_media_bytes": 0}, "max_media_bytes: must be between 1 and"),
         ({"centre_name": "  "}, "centre_name: must not be empty"),
+        ({"capture_expiry_days": 0}, "capture_expiry_days: must be between 1 and"),
     ],
 )
 def test_out_of_range_values_are_refused(tmp_path: Path, changes: dict[str, Any], pattern: str) -> None:
@@ -219,3 +220,11 @@ def test_top_level_must_be_an_object(tmp_path: Path) -> None:
 def test_email_address_check(address: str, valid: bool) -> None:
     # GIVEN an address WHEN it is checked THEN only plain local@domain.tld passes
     assert is_email_address(address) is valid
+
+
+def test_uncited_captures_are_kept_30_days_unless_the_file_says_otherwise(tmp_path: Path) -> None:
+    # GIVEN the example file, and one that keeps uncited page captures two days
+    default = DeploymentConfig.load(write_config(tmp_path))
+    short = DeploymentConfig.load(write_config(tmp_path, capture_expiry_days=2))
+    # THEN the default is 30 days and the setting is read
+    assert (default.capture_expiry_days, short.capture_expiry_days) == (30, 2)

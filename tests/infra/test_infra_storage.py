@@ -241,12 +241,12 @@ def test_deleted_media_versions_are_purged_once_the_lock_allows(synthesized: Syn
     bucket = synthesized.resources[logical_id(synthesized.stack.storage.evidence_bucket)]["Properties"]
     rules = bucket["LifecycleConfiguration"]["Rules"]
 
-    # THEN uncited page captures expire after 30 days, and noncurrent versions under media/ and video/
+    # THEN uncited page captures expire after the configured days (30 by default), and noncurrent versions under media/ and video/
     # (unmatched images and videos the hashing functions deleted) after a day; reviewers' thumbnails (never
     # locked, not evidence) go after 30 days, when no review can still ask for them
     assert rules == [
         {
-            "ExpirationInDays": 30,
+            "ExpirationInDays": synthesized.config.capture_expiry_days,
             "Id": "ExpireUncitedCaptures",
             "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
             "Prefix": "captures/",

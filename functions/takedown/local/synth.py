@@ -7,6 +7,7 @@ deployment config, the sources file it names, the templates and the layer build 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -58,6 +59,20 @@ def synthesize(
     name = stack_name or json.loads(config.read_text(encoding="utf-8")).get("stack_name", "Takedown")
     outdir = CACHE_DIR / _digest(config)
     template_path = outdir / f"{name}.template.json"
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    # One synthesis per entry at a time: parallel test workers (pytest -n) may ask for the same one at once.
+    with (CACHE_DIR / f"{outdir.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            _synthesize_into(config, outdir, template_path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    os.utime(outdir)  # marks the entry as used, for pruning
+    prune_cache(CACHE_DIR)
+    return json.loads(template_path.read_text(encoding="utf-8")), outdir
+
+
+def _synthesize_into(config: Path, outdir: Path, template_path: Path) -> None:
     if not template_path.exists():
         outdir.mkdir(parents=True, exist_ok=True)
         env = {
@@ -79,9 +94,6 @@ def synthesize(
         )
         if done.returncode != 0 or not template_path.exists():
             raise SynthError(f"cdk synth failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    os.utime(outdir)  # marks the entry as used, for pruning
-    prune_cache(CACHE_DIR)
-    return json.loads(template_path.read_text(encoding="utf-8")), outdir
 
 
 def prune_cache(cache_dir: Path, *, keep: int = CACHE_KEEP, now: float | None = None) -> list[Path]:
@@ -99,5 +111,6 @@ def prune_cache(cache_dir: Path, *, keep: int = CACHE_KEEP, now: float | None = 
     for entry in entries[keep:]:
         if current - entry.stat().st_mtime > CACHE_GRACE_SECONDS:
             shutil.rmtree(entry, ignore_errors=True)
+            (cache_dir / f"{entry.name}.lock").unlink(missing_ok=True)
             removed.append(entry)
     return removed

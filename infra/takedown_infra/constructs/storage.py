@@ -32,7 +32,6 @@ BANK_INDEX_PREFIX = "bank-index/"  # the published bank index snapshot and its p
 THUMBNAILS_PREFIX = "thumbnails/"  # reviewers' small greyscale thumbnails of candidates (not evidence)
 # A thumbnail serves the review only; no execution (and so no review) outlives the state machine's 30-day timeout.
 THUMBNAIL_EXPIRY_DAYS = 30
-CAPTURE_EXPIRY_DAYS = 30
 TTL_ATTRIBUTE = "expires_at"
 # What CloudWatch Logs needs of a customer managed key to encrypt a log group (CloudWatch Logs User Guide,
 # "Encrypt log data in CloudWatch Logs using AWS KMS").
@@ -109,7 +108,7 @@ class StorageConstruct(Construct):
                 s3.LifecycleRule(
                     id="ExpireUncitedCaptures",
                     prefix=CAPTURES_PREFIX,
-                    expiration=Duration.days(CAPTURE_EXPIRY_DAYS),
+                    expiration=Duration.days(config.capture_expiry_days),
                     noncurrent_version_expiration=Duration.days(1),
                 ),
                 # Unmatched media is deleted by the hashing function; its old version goes a day later.

@@ -173,7 +173,11 @@ def test_a_warc_contradicting_its_own_digests_gets_no_manifest(
         _manifest(tampered)
 
 
-@pytest.mark.parametrize("data", [b"", b"plain text, not a WARC", gzip.compress(b"neither is this")])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"plain text, not a WARC", gzip.compress(b"neither is this", mtime=0)],
+    ids=["empty", "plain-text", "gzip-of-text"],  # stable ids: parallel workers must collect the same tests
+)
 def test_unreadable_input_gets_a_clear_error(data: bytes) -> None:
     with pytest.raises(ManifestError, match=r"cannot be read|holds no record"):
         _manifest(data)
