@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bench.speed import SpeedRow
     from bench.video_accuracy import VideoReport
 
-_LIBRARIES: Final = ("numpy", "pillow", "imagehash", "scipy", "av", "scikit-image")
+_LIBRARIES: Final = ("numpy", "pillow", "imagehash", "scipy", "av", "scikit-image", "moto")
 
 
 class ReportError(ValueError):
@@ -78,13 +78,25 @@ def provenance(command: str) -> str:
     return f"_Produced by `{command}`, finished {stamp} (load average 1/5/15 min then: {load})._\n\n"
 
 
-def machine_section(command: str, load_before: tuple[float, float, float], wall_s: float) -> str:
-    """Where and when the numbers were taken, and how busy the machine was."""
+def machine_section(
+    command: str,
+    load_before: tuple[float, float, float],
+    wall_s: float,
+    *,
+    part_times: dict[str, float] | None = None,
+) -> str:
+    """Where and when the numbers were taken, how long each part ran, and how busy the machine was."""
     versions = ", ".join(f"{name} {_version(name)}" for name in _LIBRARIES)
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     load_after = os.getloadavg()
     lines = [
-        f"- Last run: `{command}`, {wall_s / 60:.1f} min wall clock (each table names the run that produced it)",
+        f"- Last run: `{command}`, {wall_s / 60:.1f} min wall clock (each table names the run that produced it)"
+        + (
+            "; by part: "
+            + ", ".join(f"{part} {seconds / 60:.1f} min" for part, seconds in part_times.items())
+            if part_times
+            else ""
+        ),
         f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; commit {_commit()}",
         f"- Machine: {os.cpu_count()} cores (`nproc` {len(os.sched_getaffinity(0))}), CPU `{_cpu_model()}`, "
         f"{_memory_gib():.0f} GiB RAM, {platform.system()} {platform.release()}",

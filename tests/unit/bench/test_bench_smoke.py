@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bench import corpus, report, run
+from bench import corpus, report, run, system_report
 from bench.accuracy import (
     FUSION,
     METHODS,
@@ -22,7 +22,11 @@ from bench.accuracy import (
     FalsePositiveTally,
     run_accuracy_benchmark,
 )
+from bench.crawl_site import CrawlSite
+from bench.crawl_speed import CrawlPlan, run_crawl_benchmark
 from bench.hamming_search import MultiIndexHashTable, PrefixFilteredScan, SearchInputError
+from bench.load import CORRUPT, MATCHING, UNRELATED, LoadPlan, media_kind, run_load_benchmark
+from bench.pipeline import PipelinePlan, run_pipeline_benchmark
 from bench.speed import SpeedPlan, run_speed_benchmarks
 from bench.transforms import TRANSFORMS, TransformError, transform_named
 from bench.video_accuracy import VIDEO_TRANSFORMS, VideoPlan, run_video_benchmark
@@ -31,7 +35,16 @@ from PIL import Image
 from takedown.hashing.hamming import nearest_within
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-DOC_MARKERS = ("machine", "image-accuracy", "false-positives", "video-accuracy", "speed")
+DOC_MARKERS = (
+    "machine",
+    "image-accuracy",
+    "false-positives",
+    "video-accuracy",
+    "speed",
+    "crawl",
+    "pipeline",
+    "load",
+)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -250,6 +263,87 @@ def test_speed_benchmark_runs_every_case_and_checks_the_fast_searches() -> None:
     assert {row.group for row in rows} == {"baseline", "decode", "fingerprint", "video", "match"}
     assert all(row.timing.runs >= 1 for row in rows if row.timing is not None)
     assert all(row.peak_rss_mib > 0 for row in rows)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The local-stack parts: crawl, pipeline, load (each on the in-process local stack, in seconds)
+
+
+def _fill_a_copy_of_the_document(tmp_path: Path, name: str, body: str) -> str:
+    document = tmp_path / "BENCHMARKS.md"
+    shutil.copy(REPO_ROOT / "docs" / "BENCHMARKS.md", document)
+    report.write_sections(document, {name: body})
+    return document.read_text(encoding="utf-8")
+
+
+def test_crawl_benchmark_fetches_every_page_and_media_url_once_and_stores_what_it_found(
+    tmp_path: Path,
+) -> None:
+    # GIVEN the smallest generated site
+    plan = CrawlPlan.smoke()
+    placed = CrawlSite(plan.site).media_urls_placed()
+
+    # WHEN one worker crawls it through the crawl function on the local stack
+    crawled = run_crawl_benchmark(plan)
+
+    # THEN every page and every media URL was fetched once (the placeholder once per lazy block's page),
+    # nothing failed or was refused, and every stored media object has its sighting
+    assert crawled.pages_fetched == crawled.messages == plan.site.pages
+    assert crawled.media_fetched == sum(placed.values())
+    assert (crawled.failed_messages, crawled.refusals, crawled.stopped_early) == (0, {}, False)
+    assert 0 < crawled.media_stored == crawled.stored_objects["sightings/"] <= crawled.media_fetched
+    # AND the function's S3 writes are exactly the objects found in the bucket
+    assert crawled.function_calls["s3.PutObject"] == sum(crawled.stored_objects.values())
+    assert "sqs.ReceiveMessage" not in crawled.function_calls
+    assert crawled.traced_batches >= 1 and crawled.peak_rss_mib > 0
+    # AND the block renders into the document
+    after = _fill_a_copy_of_the_document(tmp_path, "crawl", system_report.crawl_section(crawled))
+    assert f"| fetched | {plan.site.pages:,} pages" in after
+
+
+def test_pipeline_benchmark_takes_every_matching_media_to_the_reviewer_and_times_each_state(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a burst of 3 matching media after one dropped alone
+    plan = PipelinePlan.smoke()
+
+    # WHEN they are dropped into the local stack's bucket
+    pipeline = run_pipeline_benchmark(plan)
+
+    # THEN each opened a case that reached review with one reviewer email, and each was timed
+    (run_,) = pipeline.runs
+    assert run_.outcomes == {"CANDIDATE": 4}
+    assert run_.statuses == {"AWAITING_REVIEW": 4} and run_.reviewer_emails == 4
+    assert (len(run_.single_latencies_s), len(run_.burst_latencies_s), run_.timed_out) == (1, 3, False)
+    assert {"HashMedia", "Score", "RenderLocales", "RequestApproval"} <= set(run_.burst_segments_s)
+    assert run_.aws_calls["sesv2.SendEmail"] == 3
+    # AND the block renders, with the anchors
+    after = _fill_a_copy_of_the_document(tmp_path, "pipeline", system_report.pipeline_section(pipeline))
+    assert "| 3 |" in after and "Seoul" in after and "HMA" in after
+
+
+def test_load_benchmark_records_an_outcome_for_every_media_file(tmp_path: Path) -> None:
+    # GIVEN a small mix of matching, corrupt and unrelated media
+    plan = LoadPlan.smoke()
+    expected = [media_kind(index, plan) for index in range(plan.media)]
+
+    # WHEN they go through the local pipeline
+    load = run_load_benchmark(plan)
+
+    # THEN each kind ended where it should, with nothing unaccounted for
+    assert load.kinds == {kind: expected.count(kind) for kind in set(expected)}
+    assert load.outcomes_by_kind == {
+        MATCHING: {"CANDIDATE": expected.count(MATCHING)},
+        CORRUPT: {"REJECTED:decode:failed": expected.count(CORRUPT)},
+        UNRELATED: {"NO_MATCH": expected.count(UNRELATED)},
+    }
+    assert load.without_outcome == 0 and load.settled
+    assert load.statuses == {"AWAITING_REVIEW": expected.count(MATCHING)}
+    assert [point.media for point in load.checkpoints] == list(plan.checkpoints)
+    assert all(point.traced_peak_mib > 0 for point in load.checkpoints)
+    # AND the block renders
+    after = _fill_a_copy_of_the_document(tmp_path, "load", system_report.load_section(load))
+    assert f"**{plan.media} of {plan.media}**" in after
 
 
 # ---------------------------------------------------------------------------------------------------------
