@@ -10,9 +10,13 @@ cached clients). Calls moto makes to itself (a Step Functions task invoking a fu
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 import boto3
 
@@ -24,9 +28,21 @@ class AwsCallCounter:
         self._counts: Counter[str] = Counter()
         self._s3_bytes_put = 0
         self._lock = threading.Lock()
+        self._harness = threading.local()
         self._session: Any = None
 
+    @contextlib.contextmanager
+    def not_counting(self) -> Iterator[None]:
+        """Calls this thread makes inside the block are the benchmark's own (polling), not counted."""
+        self._harness.active = True
+        try:
+            yield
+        finally:
+            self._harness.active = False
+
     def _count(self, event_name: str, **_: Any) -> None:
+        if getattr(self._harness, "active", False):
+            return
         # before-call.<service>.<Operation>
         parts = event_name.split(".")
         key = f"{parts[1]}.{parts[2]}" if len(parts) >= 3 else event_name
@@ -35,6 +51,8 @@ class AwsCallCounter:
 
     def _count_body(self, params: Any = None, **_: Any) -> None:
         # before-parameter-build.s3.PutObject: the caller's parameters, Body as given
+        if getattr(self._harness, "active", False):
+            return
         body = params.get("Body") if isinstance(params, dict) else None
         size = len(body) if isinstance(body, bytes | bytearray | str) else 0
         with self._lock:

@@ -215,15 +215,19 @@ class CrawlSite:
         return [_block("srcset", f"s{section}-thumb", slot) for slot in range(2)]
 
     def media_urls_placed(self) -> dict[str, int]:
-        """How many media URLs the site puts on its pages, by block kind (the placeholder as ``placeholder``)."""
+        """Distinct media URLs per page, summed over the pages, by block kind (the lazy-loading placeholder,
+        the same URL on every page that has one, as ``placeholder``). A crawler that fetches each media
+        URL of each page once makes exactly this many media requests."""
         counts = dict.fromkeys([*BLOCK_KINDS, "placeholder"], 0)
-        for path in self.post_paths():
-            for block in self.post_blocks(path):
-                counts[block.kind] += len(block.paths)
-                counts["placeholder"] += block.kind == "lazy"
-        for path in self.listing_paths():
-            for block in self._thumbnail_blocks(path):
-                counts[block.kind] += len(block.paths)
+        pages = [(path, self.post_blocks(path)) for path in self.post_paths()]
+        pages += [(path, self._thumbnail_blocks(path)) for path in self.listing_paths()]
+        for _, blocks in pages:
+            seen: set[str] = set()
+            for block in blocks:
+                fresh = [url for url in block.paths if url not in seen]
+                seen.update(fresh)
+                counts[block.kind] += len(fresh)
+            counts["placeholder"] += any(block.kind == "lazy" for block in blocks)
         return counts
 
     # -- rendering ---------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ MAPPING_CALLS: Final = frozenset(
     {"sqs.ReceiveMessage", "sqs.DeleteMessageBatch", "sqs.GetQueueAttributes", "lambda.Invoke"}
 )
 _BYTES_PER_MIB: Final = 2**20
+DEFAULT_CRAWL_MINUTES: Final = 7.0
 
 
 class CrawlBenchmarkError(RuntimeError):
@@ -73,17 +74,19 @@ class CrawlPlan:
 
     ``own_process``: run the worker in a fresh process and the site in another (the full run); False runs
     both in this process (the smoke test). ``trace_every``: every n-th batch runs under ``tracemalloc``
-    (0: none). ``time_limit_s``: the drain stops there, said in the report.
+    (0: none). ``time_limit_s``: the drain stops there, and the report says how much of the site it
+    crawled. The default (7 minutes) keeps ``make bench`` near half an hour; one worker needs about 10-15
+    minutes on this machine for the whole site (``--crawl-minutes 20``).
     """
 
     site: CrawlSitePlan = field(default_factory=CrawlSitePlan)
     own_process: bool = True
     trace_every: int = 25
-    time_limit_s: float = 900.0
+    time_limit_s: float = DEFAULT_CRAWL_MINUTES * 60
 
     @classmethod
-    def full(cls) -> CrawlPlan:
-        return cls()
+    def full(cls, minutes: float = DEFAULT_CRAWL_MINUTES) -> CrawlPlan:
+        return cls(time_limit_s=minutes * 60)
 
     @classmethod
     def smoke(cls) -> CrawlPlan:

@@ -36,13 +36,12 @@ from bench.pipeline_media import (
     PICTURE_SIZE,
     UNRELATED_SEED_BASE,
     altered_copy,
-    bank_items,
-    bank_original,
     corrupt_media,
     drop_media,
     max_bank_size,
     max_unrelated,
     page_url_for,
+    prepare_bank,
     register_bank,
 )
 from bench.process_memory import current_rss_mib, peak_rss_mib, run_in_fresh_process
@@ -293,16 +292,8 @@ def _run(plan: LoadPlan) -> LoadReport:
         settings = local.settings()
         matching = [i for i in range(plan.media) if media_kind(i, plan) == MATCHING]
         bank_seed = {index: seed for seed, index in enumerate(matching)}
-        added_at = iso_utc(utc_now())
-        register_bank(
-            settings.bank_table,
-            settings.evidence_bucket,
-            (
-                item
-                for seed in range(len(matching))
-                for item in bank_items(bank_original(seed), added_at=added_at)
-            ),
-        )
+        items, _ = prepare_bank(range(len(matching)), added_at=iso_utc(utc_now()))
+        register_bank(settings.bank_table, settings.evidence_bucket, items)
         pictures = _UnrelatedPictures(plan.unrelated_pool)
         from takedown.aws.evidence_store import EvidenceStore
         from takedown.local.seam import cold_start
@@ -323,13 +314,15 @@ def _run(plan: LoadPlan) -> LoadReport:
                 dropper.drop_range(range(done, untraced_end))
                 drop_s += time.perf_counter() - moment
                 moment = time.perf_counter()
-                settled = _settle(local, settings, plan.settle_limit_s) and settled
+                with calls.not_counting():
+                    settled = _settle(local, settings, plan.settle_limit_s) and settled
                 settle_s += time.perf_counter() - moment
                 moment = time.perf_counter()
                 traced_peak = dropper.traced_drops(range(untraced_end, checkpoint))
                 drop_s += time.perf_counter() - moment
                 moment = time.perf_counter()
-                settled = _settle(local, settings, plan.settle_limit_s) and settled
+                with calls.not_counting():
+                    settled = _settle(local, settings, plan.settle_limit_s) and settled
                 settle_s += time.perf_counter() - moment
                 done = checkpoint
                 checkpoints.append(
@@ -393,7 +386,8 @@ def _statuses(settings: Settings) -> dict[str, int]:
 def _checkpoint(
     settings: Settings, media: int, elapsed_s: float, traced_peak_mib: float, calls: AwsCallCounter
 ) -> Checkpoint:
-    statuses = _statuses(settings)
+    with calls.not_counting():
+        statuses = _statuses(settings)
     return Checkpoint(
         media=media,
         elapsed_s=elapsed_s,

@@ -12,7 +12,7 @@ built from the synthesized template) after preparing the process:
 - Powertools' "No application metrics to publish" warning is ignored (a function that added none), and
   standard output is discarded while the stack is up: with metrics disabled (as the local stack sets them)
   Powertools never flushes them, and prints the whole metric set as one JSON line each time a metric
-  reaches 100 values.
+  reaches 100 values (in a worker process of its own only).
 
 Those are the only differences from ``takedown local``; each part that changes more (the crawl benchmark
 drains the queue itself) says so.
@@ -21,8 +21,8 @@ drains the queue itself) says so.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
-import os
 import warnings
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,19 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from takedown.local.environment import LocalEnvironment
+
+
+class _Discard(io.TextIOBase):
+    """A text stream that drops what it is given and is never closed."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+_DISCARD = _Discard()
 
 
 @contextlib.contextmanager
@@ -50,8 +63,9 @@ def bench_local_stack(*, own_process: bool) -> Iterator[LocalEnvironment]:
 
     try:
         with (
-            open(os.devnull, "w", encoding="utf-8") as discard,  # noqa: PTH123 - a sink, not a file
-            contextlib.redirect_stdout(discard),
+            # Only in a worker of its own: the test suite captures output itself, and a sink swapped in
+            # here would stay the stream of any Powertools handler created meanwhile.
+            contextlib.redirect_stdout(_DISCARD) if own_process else contextlib.nullcontext(),
             LocalEnvironment(log_level="WARNING") as local,
         ):
             # Powertools reads its level once, when takedown.observability is first imported, which may have

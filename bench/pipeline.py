@@ -34,11 +34,9 @@ from bench.case_timing import add_segments, percentile, segments_from_history
 from bench.local_worker import bench_local_stack
 from bench.pipeline_media import (
     Dropped,
-    altered_copy,
-    bank_items,
-    bank_original,
     drop_media,
     page_url_for,
+    prepare_bank,
     register_bank,
 )
 from bench.process_memory import current_rss_mib, peak_rss_mib, run_in_fresh_process
@@ -155,11 +153,7 @@ def _run_size(plan: PipelinePlan, size: int) -> PipelineRun:
         settings = local.settings()
         from takedown.model import iso_utc, utc_now
 
-        added_at, items, copies = iso_utc(utc_now()), [], []
-        for seed in range(singles + burst_size):
-            original = bank_original(seed)
-            items += bank_items(original, added_at=added_at)
-            copies.append(altered_copy(original.picture, variant=str(seed)))
+        items, copies = prepare_bank(range(singles + burst_size), added_at=iso_utc(utc_now()))
         register_bank(settings.bank_table, settings.evidence_bucket, items)
         setup_s = time.perf_counter() - started
         from takedown.local.mailbox import sent_mail
@@ -179,8 +173,9 @@ def _run_size(plan: PipelinePlan, size: int) -> PipelineRun:
             cpu_start, wall_start = time.process_time(), time.perf_counter()
             burst_cases = _drop_burst(settings, copies, range(singles, singles + burst_size), plan.droppers)
             drop_s = time.perf_counter() - wall_start
-            opened = _opened(settings, burst_cases)
-            timed_out = not _wait_for_reviews(local, mails_before + len(opened), plan.time_limit_s)
+            with calls.not_counting():
+                opened = _opened(settings, burst_cases)
+                timed_out = not _wait_for_reviews(local, mails_before + len(opened), plan.time_limit_s)
             burst_cpu_s = time.process_time() - cpu_start
             aws_calls = calls.snapshot()
         single_latencies, single_segments = _timings(settings, single_cases)

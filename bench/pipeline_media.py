@@ -22,7 +22,9 @@ import hashlib
 import io
 import random
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from typing import TYPE_CHECKING, Final
 
 from takedown.demo.synthetic import encode, make_image, resize, seed_limit
@@ -116,6 +118,25 @@ def bank_items(original: BankOriginal, *, added_at: str) -> list[BankItem]:
         item("pdq", fingerprint.pdq, fingerprint.pdq_quality),
         item("phash", fingerprint.phash),
     ]
+
+
+def _prepare_one(seed: int, added_at: str) -> tuple[list[BankItem], bytes]:
+    original = bank_original(seed)
+    return bank_items(original, added_at=added_at), altered_copy(original.picture, variant=str(seed))
+
+
+def prepare_bank(seeds: range, *, added_at: str, processes: int = 2) -> tuple[list[BankItem], list[bytes]]:
+    """The bank items of the originals of ``seeds`` and one altered copy of each, in seed order.
+
+    Made in ``processes`` fresh worker processes (pictures and fingerprints are CPU work, and this is setup,
+    not what is measured); 1 makes them here.
+    """
+    if processes <= 1 or len(seeds) < 50:
+        made = [_prepare_one(seed, added_at) for seed in seeds]
+    else:
+        with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
+            made = list(pool.map(_prepare_one, seeds, [added_at] * len(seeds), chunksize=50))
+    return [item for items, _ in made for item in items], [copy for _, copy in made]
 
 
 def register_bank(bank_table: str, evidence_bucket: str, items: Iterable[BankItem]) -> int:

@@ -21,15 +21,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from bench import report, system_report
 from bench.accuracy import AccuracyPlan, run_accuracy_benchmark
-from bench.crawl_speed import CrawlPlan, run_crawl_benchmark
+from bench.crawl_speed import DEFAULT_CRAWL_MINUTES, CrawlPlan, run_crawl_benchmark
 from bench.load import LoadPlan, run_load_benchmark
 from bench.pipeline import DEFAULT_SIZES, PipelinePlan, run_pipeline_benchmark
 from bench.speed import SpeedPlan, run_speed_benchmarks
 from bench.video_accuracy import VideoPlan, run_video_benchmark
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 PARTS: Final = ("accuracy", "video", "speed", "crawl", "pipeline", "load")
 DEFAULT_DOC: Final = Path("docs/BENCHMARKS.md")
@@ -55,6 +58,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_BUDGET_MIN,
         help=f"wall-clock bound for the whole run (default {DEFAULT_BUDGET_MIN:g}); accuracy runs last and "
         "queries fewer distractors if the budget runs out, saying so in its table",
+    )
+    parser.add_argument(
+        "--crawl-minutes",
+        type=float,
+        default=DEFAULT_CRAWL_MINUTES,
+        help=f"how long the crawl worker may crawl (default {DEFAULT_CRAWL_MINUTES:g}; about 15 crawls the "
+        "whole site on this machine)",
     )
     parser.add_argument(
         "--pipeline-sizes",
@@ -122,10 +132,14 @@ def _video_plan(arguments: argparse.Namespace) -> VideoPlan:
     return VideoPlan.full()
 
 
-def run_benchmarks(arguments: argparse.Namespace, command: str) -> dict[str, str]:
+def run_benchmarks(
+    arguments: argparse.Namespace, command: str, on_part: Callable[[dict[str, str]], None] | None = None
+) -> dict[str, str]:
     """Run the chosen parts and return the document sections they fill, by marker name.
 
-    ``command`` is the command line as the machine section should quote it.
+    ``command`` is the command line as the machine section should quote it. ``on_part`` is given each part's
+    sections as soon as the part finishes (so a later part that fails or is stopped loses nothing of an
+    earlier one).
     """
     parts = arguments.only or list(PARTS)
     started, load_before = time.perf_counter(), os.getloadavg()
@@ -137,6 +151,11 @@ def run_benchmarks(arguments: argparse.Namespace, command: str) -> dict[str, str
         nonlocal part_started
         part_times[part] = time.perf_counter() - part_started
         part_started = time.perf_counter()
+        if on_part is not None:
+            on_part({name: body for name, body in sections.items() if name not in reported})
+            reported.update(sections)
+
+    reported: set[str] = set()
 
     # Speed first, while nothing of ours runs beside it; accuracy last, since it can stop early.
     if "speed" in parts:
@@ -156,7 +175,9 @@ def run_benchmarks(arguments: argparse.Namespace, command: str) -> dict[str, str
         finished("accuracy")
     # The local-stack parts come last: each runs in its own process, outside the budget above.
     if "crawl" in parts:
-        crawl = run_crawl_benchmark(CrawlPlan.smoke() if arguments.smoke else CrawlPlan.full())
+        crawl = run_crawl_benchmark(
+            CrawlPlan.smoke() if arguments.smoke else CrawlPlan.full(arguments.crawl_minutes)
+        )
         sections["crawl"] = report.provenance(command) + system_report.crawl_section(crawl)
         finished("crawl")
     if "pipeline" in parts:
@@ -180,13 +201,18 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m bench.run``; returns the process exit status."""
     given = sys.argv[1:] if argv is None else argv
     arguments = _arguments(given)
-    sections = run_benchmarks(arguments, " ".join([".venv/bin/python -m bench.run", *given]))
+    command = " ".join([".venv/bin/python -m bench.run", *given])
     if arguments.no_doc:
-        for name, body in sections.items():
+        for name, body in run_benchmarks(arguments, command).items():
             print(f"## {name}\n\n{body}\n")
         return 0
-    report.write_sections(arguments.doc, sections)
-    print(f"wrote {', '.join(sections)} into {arguments.doc}")
+
+    def write(sections: dict[str, str]) -> None:
+        report.write_sections(arguments.doc, sections)
+        print(f"wrote {', '.join(sections)} into {arguments.doc}", flush=True)
+
+    sections = run_benchmarks(arguments, command, on_part=write)
+    write({"machine": sections["machine"]})
     return 0
 
 

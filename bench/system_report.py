@@ -34,6 +34,9 @@ _STATE_ORDER: Final = (
 )
 _STATE_NOTES: Final = {
     HASHING_SEGMENT: "S3 event, download, decode, fingerprint, match, case opened, execution started",
+    "IsFollowUp": "Choice: a follow-up notice starts at the drafting",
+    "IsCandidate": "Choice: no match closes the case",
+    "ReviewNeeded": "Choice: a follow-up under the deployment's policy skips review",
     "Score": "re-check against the current bank index",
     "ResolveRecipients": "platform registry, page contacts, source contact (no RDAP configured locally)",
     "BuildReport": "evidence report (HTML + JSON) stored and locked",
@@ -68,7 +71,7 @@ def _calls(calls: dict[str, int], per: int) -> str:
 def crawl_section(report: CrawlReport) -> str:
     """The crawl block: the site, what one worker fetched and stored, how fast, AWS calls, memory."""
     placed = report.media_placed
-    kinds = ", ".join(f"{kind} {count:,}" for kind, count in placed.items() if kind != "placeholder")
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in placed.items())
     stored = report.stored_objects
     sizes = report.stored_bytes
     pages = report.pages_fetched
@@ -77,8 +80,15 @@ def crawl_section(report: CrawlReport) -> str:
     lines = [
         "| figure | value |",
         "|---|---|",
-        f"| site | {report.site_pages:,} pages on 127.0.0.1; media URLs placed: {kinds}; plus "
-        f"{placed.get('placeholder', 0):,} lazy-loading placeholders |",
+        f"| site | {report.site_pages:,} pages on 127.0.0.1 with {sum(placed.values()):,} media URLs (distinct per "
+        f"page, summed; by block: {kinds}) |",
+        f"| crawled | **{min(pages, report.site_pages) / report.site_pages if report.site_pages else 0:.0%} of the site**"
+        + (
+            f": the worker stopped at its time limit of {report.plan.time_limit_s / 60:g} min"
+            if report.stopped_early
+            else ": all of it"
+        )
+        + " |",
         f"| fetched | {pages:,} pages ({report.served.bytes_sent.get('page', 0) / _MIB:.1f} MiB), "
         f"{report.media_fetched:,} media ({report.served.bytes_sent.get('media', 0) / _MIB:.1f} MiB); "
         f"{report.served.requests.get('missing', 0)} requests for missing paths |",
@@ -178,8 +188,8 @@ def _pipeline_notes(runs: list[PipelineRun]) -> str:
     biggest = max(runs, key=lambda run: run.size)
     calls = _calls(biggest.aws_calls, biggest.emailed_in_burst)
     return (
-        f"AWS calls per case in the burst of {biggest.size:,} (moto's own Lambda invocations for the "
-        f"workflow's tasks included, the benchmark's polling too): {calls}."
+        f"AWS calls per case in the burst of {biggest.size:,} (`lambda.Invoke` is Step Functions invoking the "
+        f"workflow's functions; the benchmark's own polling is not counted): {calls}."
     )
 
 
@@ -225,6 +235,6 @@ def load_section(report: LoadReport) -> str:
         f"{report.plan.droppers} dropper threads: {_s(report.making_s)}) and waiting at checkpoints for "
         f"workflows to reach review {_s(report.settle_s)}; {_s(report.cpu_s)} of CPU; setup (bank, local "
         f"stack, picture pool) {_s(report.setup_s)}.",
-        f"- AWS calls per media file: {_calls(report.aws_calls, media)}.",
+        f"- AWS calls per media file (the benchmark's own polling not counted): {_calls(report.aws_calls, media)}.",
     ]
     return "\n".join(lines)

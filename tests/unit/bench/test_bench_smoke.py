@@ -381,3 +381,31 @@ def test_smoke_run_fills_every_marked_block_of_a_copy_of_the_real_document(tmp_p
     for marker in DOC_MARKERS:
         assert f"<!-- bench:{marker} -->" in after and f"<!-- /bench:{marker} -->" in after
     assert after.split("## Anchors")[1] == before.split("## Anchors")[1]
+
+
+def test_a_part_that_fails_keeps_the_blocks_of_the_parts_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a copy of docs/BENCHMARKS.md and a load part that dies (as a worker killed for its memory would)
+    document = tmp_path / "BENCHMARKS.md"
+    shutil.copy(REPO_ROOT / "docs" / "BENCHMARKS.md", document)
+    before = document.read_text(encoding="utf-8")
+
+    def dies(plan: object) -> None:
+        raise RuntimeError("worker process terminated")
+
+    monkeypatch.setattr(run, "run_load_benchmark", dies)
+
+    # WHEN the run does accuracy, then load
+    with pytest.raises(RuntimeError, match="terminated"):
+        run.main(["--smoke", "--only", "accuracy", "--only", "load", "--doc", str(document)])
+
+    # THEN the accuracy blocks were written when accuracy finished; the load block is as it was
+    after = document.read_text(encoding="utf-8")
+    assert "Produced by `.venv/bin/python -m bench.run --smoke --only accuracy --only load" in after
+    assert "| pHash alone |" in after
+    block = "<!-- bench:load -->"
+    assert (
+        after.split(block)[1].split("<!-- /bench:load -->")[0]
+        == before.split(block)[1].split("<!-- /bench:load -->")[0]
+    )
