@@ -199,6 +199,7 @@ class TakedownStack(Stack):
             storage=self.storage,
             notifications=self.notifications,
             state_machine=self.workflow.state_machine,
+            secret_refs=source_secret_refs(resolve_repo_path(repo_root, config.sources_file)),
         )
         self.functions: dict[str, lambda_.Function] = {
             ids.DISPATCH_CRAWL_FUNCTION: self.crawl.dispatcher,

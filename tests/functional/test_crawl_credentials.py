@@ -17,37 +17,38 @@ from takedown.crawl.server_country import ServerCountries
 from takedown.crawl.sources import Source
 from takedown.handlers.handle_crawl_page import sighting_object_key, store_outcome
 from takedown.recipients.rdap import RdapClient, RdapConfig, make_rdap_fetcher
-from tests.unit.crawl.conftest import LoopbackSite, Route
+from tests.functional.members_site import (
+    KEY_VALUE,
+    SECRET_NAME,
+    SESSION_VALUE,
+    MembersOnlySite,
+    logged_text,
+    logging_local_stack,
+    members_only_site,
+    store_members_secret,
+)
+from tests.unit.crawl.conftest import LoopbackSite
 from tests.unit.crawl.samples import image_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from http.server import BaseHTTPRequestHandler
     from pathlib import Path
 
     from takedown.local.environment import LocalEnvironment
 
-SECRET_NAME = "takedown/crawl/members-board"
-KEY_VALUE = "synthetic-key-5f0c2e"
-SESSION_VALUE = "synthetic-session-91ab"
 REFRESHED_VALUE = "synthetic-refreshed-session-3c77"
 
 
-class MembersOnlySite(LoopbackSite):
-    """A loopback site that answers 403 unless the request carries the members' key header and cookie."""
-
-    def answer(self, handler: BaseHTTPRequestHandler, route: Route) -> None:
-        allowed = handler.headers.get("X-Members-Key") == KEY_VALUE and f"session={SESSION_VALUE}" in (
-            handler.headers.get("Cookie") or ""
-        )
-        super().answer(handler, route if allowed else Route(status=403, body=b"members only"))
+@pytest.fixture
+def local() -> Iterator[LocalEnvironment]:
+    with logging_local_stack() as environment:
+        yield environment
 
 
 @pytest.fixture
 def members_site() -> Iterator[MembersOnlySite]:
-    server = MembersOnlySite()
-    yield server
-    server.close()
+    with members_only_site() as server:
+        yield server
 
 
 @pytest.fixture
@@ -92,16 +93,11 @@ def test_a_sources_secret_goes_to_its_own_host_only(
     tmp_path: Path,
     members_site: MembersOnlySite,
     other_site: LoopbackSite,
-    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # GIVEN a members-only board whose secret (a header and a cookie) is in Secrets Manager, with a picture and
     # a link that redirects to another host (localhost, a name not in the source's allowed hosts)
-    boto3.client("secretsmanager").create_secret(
-        Name=SECRET_NAME,
-        SecretString=json.dumps(
-            {"headers": {"X-Members-Key": KEY_VALUE}, "cookies": {"session": SESSION_VALUE}}
-        ),
-    )
+    store_members_secret()
     members_site.serve(
         "/board",
         b'<html><body><img src="/pic.png"><a href="/away">out</a></body></html>',
@@ -129,10 +125,11 @@ def test_a_sources_secret_goes_to_its_own_host_only(
     assert "X-Members-Key" not in other_site.requests[0].headers
     assert "Cookie" not in other_site.requests[0].headers
     # AND the secret's values, and the session the site handed back, are in no log line and no stored object
-    logged = capsys.readouterr()
+    logged = logged_text(caplog)
+    assert "crawl dispatched" in logged  # the functions' records are caught (they log at DEBUG here)
     assert "pic.png" in _stored_text(local)  # the capture and sighting were read (decompressed)
     for value in (KEY_VALUE, SESSION_VALUE, REFRESHED_VALUE):
-        assert value not in logged.out + logged.err
+        assert value not in logged
         assert value not in _stored_text(local)
 
 

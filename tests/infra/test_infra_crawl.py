@@ -1,4 +1,5 @@
-"""The crawl worker's extra reach: the sources' secrets (each by name, nothing else) and the RDAP base URLs."""
+"""The crawl worker's extra reach: the sources' secrets (each by name, nothing else; the re-check function reads
+them too, for members-only pages) and the RDAP base URLs."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from tests.infra.conftest import SynthesizedStack
 
 SECRET_ARN = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:takedown/crawl/full-arn-AbCdEf"
+SOURCE_SECRETS = [
+    "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:takedown/crawl/members-??????",
+    SECRET_ARN,
+]
 
 
 def _source(source_id: str, secret_ref: str = "") -> dict[str, Any]:
@@ -73,12 +78,36 @@ def _worker_role(stack: TakedownStack) -> str:
     return logical_id(role)
 
 
+def _recheck_role(stack: TakedownStack) -> str:
+    role = stack.follow_up.recheck_function.role
+    assert role is not None
+    return logical_id(role)
+
+
+def _secrets_granted(resources: dict[str, Any], role: str) -> list[str]:
+    """Every resource a role may ``secretsmanager:GetSecretValue``, intrinsics rendered."""
+    return [
+        render_intrinsics(resource)
+        for statement in role_policy_statements(resources, role)
+        if "secretsmanager:GetSecretValue" in actions_of(statement)
+        for resource in resources_of(statement)
+    ]
+
+
+def _secret_actions(resources: dict[str, Any], role: str) -> set[str]:
+    return {
+        action
+        for statement in role_policy_statements(resources, role)
+        for action in actions_of(statement)
+        if action.startswith("secretsmanager:")
+    }
+
+
 def test_without_secrets_in_the_sources_nobody_reads_a_source_secret(synthesized: SynthesizedStack) -> None:
     # GIVEN the example deployment, whose sources name no secret
-    worker = _worker_role(synthesized.stack)
-    # THEN the crawl worker may not read any secret
-    statements = role_policy_statements(synthesized.resources, worker)
-    assert not [s for s in statements if any(a.startswith("secretsmanager:") for a in actions_of(s))]
+    # THEN neither the crawl worker nor the re-check function may read any secret
+    for role in (_worker_role(synthesized.stack), _recheck_role(synthesized.stack)):
+        assert _secret_actions(synthesized.resources, role) == set(), role
 
 
 def test_the_worker_may_read_exactly_the_secrets_the_sources_name(
@@ -88,34 +117,32 @@ def test_the_worker_may_read_exactly_the_secrets_the_sources_name(
     stack, resources, _ = with_secrets
     worker = _worker_role(stack)
     # WHEN the statements that allow reading secrets are found
-    granted = [
-        render_intrinsics(resource)
-        for statement in role_policy_statements(resources, worker)
-        if "secretsmanager:GetSecretValue" in actions_of(statement)
-        for resource in resources_of(statement)
-    ]
+    granted = _secrets_granted(resources, worker)
     # THEN the worker may get those two secrets' values and nothing else: the name with Secrets Manager's
     # six-character suffix (never "*"), the ARN as written
-    assert sorted(granted) == sorted(
-        [
-            "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:takedown/crawl/members-??????",
-            SECRET_ARN,
-        ]
-    )
-    actions = {
-        action
-        for statement in role_policy_statements(resources, worker)
-        for action in actions_of(statement)
-        if action.startswith("secretsmanager:")
-    }
-    assert actions == {"secretsmanager:GetSecretValue"}
-    # AND no other role may read them
-    others = roles_allowed(resources, "secretsmanager:GetSecretValue") - {worker}
+    assert sorted(granted) == sorted(SOURCE_SECRETS)
+    assert _secret_actions(resources, worker) == {"secretsmanager:GetSecretValue"}
+    # AND no other role may read them but the re-check function's (below)
+    others = roles_allowed(resources, "secretsmanager:GetSecretValue") - {worker, _recheck_role(stack)}
     for role in others:
         for statement in role_policy_statements(resources, role):
             if "secretsmanager:GetSecretValue" in actions_of(statement):
                 assert "takedown/crawl/" not in json.dumps(statement["Resource"])
                 assert SECRET_ARN not in json.dumps(statement["Resource"])
+
+
+def test_the_recheck_function_may_read_exactly_the_secrets_the_sources_name(
+    with_secrets: tuple[TakedownStack, dict[str, Any], Annotations],
+) -> None:
+    # GIVEN a deployment whose sources name a secret by name (twice) and one by full ARN
+    stack, resources, _ = with_secrets
+    recheck = _recheck_role(stack)
+    # WHEN the re-check function's secret grants are read
+    granted = _secrets_granted(resources, recheck)
+    # THEN it may get those two secrets' values, as the crawl worker may, and nothing else: no "*", no other
+    # secret (not the review-link key), no other Secrets Manager action
+    assert sorted(granted) == sorted(SOURCE_SECRETS)
+    assert _secret_actions(resources, recheck) == {"secretsmanager:GetSecretValue"}
 
 
 def test_the_worker_gets_the_rdap_base_urls(

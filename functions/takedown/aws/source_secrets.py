@@ -1,7 +1,7 @@
 """Sources' credentials from Secrets Manager, kept for a few minutes per warm container.
 
-A source names its secret in ``secret_ref``; the crawl worker's role may read exactly those secrets (the stack
-grants ``secretsmanager:GetSecretValue`` on each one). The parsed credentials are cached so a crawl does not
+A source names its secret in ``secret_ref``; the crawl worker's and the re-check function's roles may read exactly
+those secrets (the stack grants ``secretsmanager:GetSecretValue`` on each one). The parsed credentials are cached so a crawl does not
 call Secrets Manager per page, and re-read after ``ttl_seconds`` so a rotated secret takes effect.
 """
 

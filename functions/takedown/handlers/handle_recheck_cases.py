@@ -3,8 +3,10 @@
 EventBridge wakes it (``rate(1 hour)``). It reads the cases due now from the re-check index (never a table scan),
 and for each one:
 
-1. re-fetches the page and the media URL with the crawl's ``SafeFetcher`` for the case's source (its proxy and
-   private-address setting) and decides removed / present / unknown (:mod:`takedown.cases.recheck`);
+1. re-fetches the page and the media URL with the crawl's ``SafeFetcher`` for the case's source (its proxy, its
+   private-address setting and, for a members-only source, its ``secret_ref`` headers and cookies, sent to its
+   own hosts only) and decides removed / present / unknown (:mod:`takedown.cases.recheck`); a source secret that
+   cannot be read makes the check ``unknown`` (reason ``secret:...``) without fetching anything;
 2. records the check on the case and its timeline;
 3. two consecutive removed checks close the case as ``REMOVED`` (the removal time is the first of them);
 4. present: the escalation ladder (:mod:`takedown.cases.escalation`) says wait, remind the same recipients,
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 from takedown.aws.case_store import CaseStore, StaleCaseError
 from takedown.aws.mailer import build_message, send_message
 from takedown.aws.recheck_queue import RecheckQueue
+from takedown.aws.source_secrets import SourceSecrets
 from takedown.aws.workflow import start_case_execution
 from takedown.cases.escalation import EscalationPolicy, StepKind, build_ladder, next_step
 from takedown.cases.follow_up import (
@@ -38,12 +41,13 @@ from takedown.cases.follow_up import (
     elapsed,
 )
 from takedown.cases.officer_alert import render_ladder_exhausted_email
-from takedown.cases.recheck import decide
+from takedown.cases.recheck import RecheckDecision, decide
 from takedown.cases.recheck_observe import compare_media, observe_media, observe_page
 from takedown.cases.record import execution_name_for
 from takedown.config import Settings
 from takedown.crawl.crawl_step import fetcher_for_source
 from takedown.crawl.fetch import SafeFetcher
+from takedown.crawl.source_credentials import SourceSecretError
 from takedown.handlers.deployed_sources import sources_by_id
 from takedown.handlers.handle_hash_media import BANK_INDEX
 from takedown.model import CaseEvent, CaseStatus, iso_utc, parse_iso_utc, utc_now
@@ -56,14 +60,24 @@ if TYPE_CHECKING:
 
     from takedown.cases.escalation import NextStep
     from takedown.cases.follow_up import FollowUp
-    from takedown.cases.recheck import MediaState, RecheckDecision
+    from takedown.cases.recheck import MediaState
     from takedown.cases.record import CaseRecord
+    from takedown.crawl.sources import Source
 
 MAX_CASES_PER_RUN: Final = 500
 FETCH_DEADLINE_SECONDS: Final = 20.0
 # A case fetches two URLs, each within the deadline: stop taking new cases when less than that (and a margin for
 # hashing and saving) is left of the invocation.
 RESERVE_MILLIS: Final = int(2 * FETCH_DEADLINE_SECONDS * 1000) + 5_000
+
+# Members-only sources' credentials, kept by a warm container for a few minutes (re-read after that, so a
+# rotated secret takes effect).
+_SOURCE_SECRETS = SourceSecrets()
+
+
+def forget_warm_state() -> None:
+    """Forget what a warm container keeps (the sources' secrets): a cold start."""
+    _SOURCE_SECRETS.clear()
 
 
 class RecheckEventError(ValueError):
@@ -186,15 +200,45 @@ def _escalate(
 
 
 def look_again(settings: Settings, record: CaseRecord) -> tuple[RecheckDecision, int, int]:
-    """Fetch the page and the media URL now; the decision and the HTTP statuses seen (0: no response)."""
+    """Fetch the page and the media URL now; the decision and the HTTP statuses seen (0: no response).
+
+    A members-only source's page and media are fetched with its credentials. When its secret cannot be used
+    (missing, malformed), nothing is fetched and the check is ``unknown`` with the secret's reason code: without
+    the credentials the site answers 401/403, which says nothing about removal.
+
+    Raises
+    ------
+    botocore.exceptions.ClientError
+        For a Secrets Manager error other than a missing secret (access denied, throttling): the case fails
+        this run and stays due.
+    """
     sighting = record.sighting
     source = sources_by_id(settings.sources_file).get(sighting.source_id)
+    try:
+        credentials = _credential_headers(source)
+    except SourceSecretError as error:
+        # The message names the secret and what is wrong with it, never a value.
+        logger.warning(
+            "the source's secret cannot be used: the case is not re-checked without its credentials",
+            extra={
+                "case_id": record.case_id,
+                "source_id": sighting.source_id,
+                "reason": error.reason,
+                "error": error.message,
+            },
+        )
+        metrics.add_metric(name="RecheckSecretErrors", unit="Count", value=1)
+        not_fetched = f"{error.reason} (not fetched without the source's credentials)"
+        return RecheckDecision(Verdict.UNKNOWN, not_fetched), 0, 0
     fetcher = (
         fetcher_for_source(
-            source, max_bytes=settings.max_media_bytes, deadline_seconds=FETCH_DEADLINE_SECONDS
+            source,
+            max_bytes=settings.max_media_bytes,
+            deadline_seconds=FETCH_DEADLINE_SECONDS,
+            credential_headers=credentials,
         )
         if source
-        # A source no longer configured gets the default policy: public addresses only, no proxy.
+        # A source no longer configured gets the default policy: public addresses only, no proxy, no credentials.
         else SafeFetcher(max_bytes=settings.max_media_bytes, deadline_seconds=FETCH_DEADLINE_SECONDS)
     )
 
@@ -205,6 +249,20 @@ def look_again(settings: Settings, record: CaseRecord) -> tuple[RecheckDecision,
     page = observe_page(fetcher, sighting)
     media = observe_media(fetcher, sighting, compare)
     return decide(page, media), page.status, media.status
+
+
+def _credential_headers(source: Source | None) -> dict[str, str]:
+    """The request headers of a members-only source's secret (the fetcher sends them to its hosts only); none
+    for a public source.
+
+    Raises
+    ------
+    takedown.crawl.source_credentials.SourceSecretError
+        When the secret is missing or malformed.
+    """
+    if source is None or not source.secret_ref:
+        return {}
+    return _SOURCE_SECRETS.credentials(source.secret_ref).request_headers()
 
 
 def _save_check(

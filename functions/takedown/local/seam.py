@@ -93,6 +93,7 @@ def cold_start() -> None:
         deployed_sources,
         handle_crawl_page,
         handle_hash_media,
+        handle_recheck_cases,
         handle_resolve_recipients,
     )
 
@@ -101,5 +102,6 @@ def cold_start() -> None:
     handle_resolve_recipients._rdap_client.cache_clear()
     deployed_sources.sources_by_id.cache_clear()
     handle_crawl_page.forget_warm_state()
+    handle_recheck_cases.forget_warm_state()
     secrets.link_key.cache_clear()
     clients._cached_client.cache_clear()

@@ -7,15 +7,19 @@ from typing import TYPE_CHECKING, Final
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from takedown import config as runtime
 from takedown_infra import ids
+from takedown_infra.constructs.crawl import secret_arn_pattern
 from takedown_infra.constructs.python_function import FunctionDefaults, create_python_function
 from takedown_infra.constructs.storage import BANK_INDEX_PREFIX
 from takedown_infra.constructs.workflow import follow_up_environment
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from aws_cdk import aws_lambda as lambda_
     from aws_cdk import aws_stepfunctions as sfn
 
@@ -35,7 +39,9 @@ class FollowUpConstruct(Construct):
     It reads the cases table (its re-check index) and writes the cases back, re-fetches pages and media from the
     internet (no VPC: like the crawler, under the SSRF guard), hashes re-fetched images (imaging layer; it reads
     the published bank index under ``bank-index/``), starts follow-up executions of the case workflow (only that
-    state machine), and emails the officer in charge through the configuration set.
+    state machine), and emails the officer in charge through the configuration set. Like the crawl worker, it may
+    read the Secrets Manager secrets named by the sources (``secret_refs``) and nothing else: a members-only
+    page is re-checked with its source's credentials.
 
     Attributes
     ----------
@@ -56,6 +62,7 @@ class FollowUpConstruct(Construct):
         storage: StorageConstruct,
         notifications: NotificationsConstruct,
         state_machine: sfn.StateMachine,
+        secret_refs: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.recheck_function = create_python_function(
@@ -78,6 +85,14 @@ class FollowUpConstruct(Construct):
         storage.evidence_bucket.grant_read(self.recheck_function, f"{BANK_INDEX_PREFIX}*")
         state_machine.grant_start_execution(self.recheck_function)
         notifications.grant_send_email(self.recheck_function)
+        if secret_refs:
+            # Only the secrets the sources file names; they are sent to their source's hosts only.
+            self.recheck_function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[secret_arn_pattern(self, ref) for ref in secret_refs],
+                )
+            )
         self.schedule = events.Rule(
             self,
             ids.RECHECK_SCHEDULE,
