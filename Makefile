@@ -47,7 +47,7 @@ demo: setup layers
 	$(BIN)/takedown demo
 
 # Detection accuracy and speed (about 6-10 minutes, bounded by --budget-minutes), then crawl, pipeline and load on
-# the local stack (about 15-20 minutes more); rewrites the marked blocks of docs/BENCHMARKS.md.
+# the local stack (about 25 minutes more); rewrites the marked blocks of docs/BENCHMARKS.md.
 bench: setup
 	$(BIN)/python -m bench.run
 

@@ -63,7 +63,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--crawl-minutes",
         type=float,
         default=DEFAULT_CRAWL_MINUTES,
-        help=f"how long the crawl worker may crawl (default {DEFAULT_CRAWL_MINUTES:g}; about 15 crawls the "
+        help=f"how long the crawl worker may crawl (default {DEFAULT_CRAWL_MINUTES:g}; about 9-15 crawl the "
         "whole site on this machine)",
     )
     parser.add_argument(
