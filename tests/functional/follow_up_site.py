@@ -105,22 +105,21 @@ def changing_site() -> Iterator[ChangingSite]:
         site.close()
 
 
-def deploy_loopback_source(local: LocalEnvironment, folder: Path) -> None:
-    """Deploy a sources file whose source may reach 127.0.0.1 (the crawl's fetch policy follows the source)."""
-    document = {
-        "version": 1,
-        "sources": [
-            {
-                "id": SOURCE_ID,
-                "kind": "community",
-                "seeds": ["http://127.0.0.1/"],
-                "allowed_hosts": ["127.0.0.1"],
-                "country": "KR",
-                "language": "ko",
-                "allow_private_addresses": True,
-            }
-        ],
+def deploy_loopback_source(local: LocalEnvironment, folder: Path, *, secret_ref: str = "") -> None:
+    """Deploy a sources file whose source may reach 127.0.0.1 (the crawl's fetch policy follows the source);
+    with ``secret_ref``, a members-only source whose pages need the credentials that secret holds."""
+    source: dict[str, object] = {
+        "id": SOURCE_ID,
+        "kind": "community",
+        "seeds": ["http://127.0.0.1/"],
+        "allowed_hosts": ["127.0.0.1"],
+        "country": "KR",
+        "language": "ko",
+        "allow_private_addresses": True,
     }
+    if secret_ref:
+        source["secret_ref"] = secret_ref
+    document = {"version": 1, "sources": [source]}
     path = folder / "sources.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     assert local.stack is not None

@@ -57,7 +57,12 @@ def _altered(data: bytes, quality: int = 70) -> bytes:
 
 
 def _notified_case(
-    local: LocalEnvironment, site: ChangingSite, tmp_path: Path, *, host_recipient: bool = False
+    local: LocalEnvironment,
+    site: ChangingSite,
+    tmp_path: Path,
+    *,
+    host_recipient: bool = False,
+    host_country: str = "",
 ) -> CaseRecord:
     """A case whose first notice went out: a matching copy on a loopback page, reviewed and approved."""
     deploy_loopback_source(local, tmp_path)
@@ -72,7 +77,9 @@ def _notified_case(
     if host_recipient:
         # RDAP cannot answer for a loopback address: the hosting provider's abuse contact is put on the case as
         # discovery would have found it for a public one.
-        host = Recipient(HOST_ABUSE, "host", "RDAP abuse contact of the hosting network (test)", 0.6)
+        host = Recipient(
+            HOST_ABUSE, "host", "RDAP abuse contact of the hosting network (test)", 0.6, country=host_country
+        )
         cases(local).update(
             case_id,
             lambda r: r.advance(r.status, "resolve-recipients", recipients=[*r.recipients, host]),
@@ -225,6 +232,39 @@ def test_an_exhausted_ladder_tells_the_officer_and_the_case_is_still_rechecked(
         recheck(local, sent + hours(75))
         recheck(local, sent + hours(100))
         assert cases(local).require(record.case_id).status is CaseStatus.REMOVED
+
+
+def test_an_escalation_to_a_host_abroad_is_written_in_its_language_under_its_law(
+    local: LocalEnvironment, tmp_path: Path
+) -> None:
+    # GIVEN a Korean case (the site's notice in Korean and English) whose hosting provider is in Vietnam, and a
+    # rung that lasts one interval
+    deploy_settings(
+        local, ["handle_recheck_cases", "handle_send_notice"], {ENV_ESCALATE_AFTER_INTERVALS: "1"}
+    )
+    with changing_site() as site:
+        record = _notified_case(local, site, tmp_path, host_recipient=True, host_country="VN")
+        sent = first_sent_at(record)
+        assert record.locales == ["ko", "en"]
+        # WHEN the content is still up a day later
+        result = recheck(local, sent + hours(25))
+        # THEN the host is asked next, through review
+        assert result["results"][0]["step"] == "escalate"
+        wait_for_status(local, record.case_id, CaseStatus.AWAITING_REVIEW)
+        approve_latest_review(local)
+        escalated = wait_for_status(local, record.case_id, CaseStatus.SENT)
+        # AND its notice is in Vietnamese then English, drafted for Vietnam's law, not the case's Korean
+        assert escalated.locales == ["vi", "en"]
+        drafted = [e for e in cases(local).events(record.case_id) if e.stage == "draft-notice"]
+        assert [e.detail["country"] for e in drafted] == ["KR", "VN"]
+        to_host = notices_to(HOST_ABUSE)
+        assert len(to_host) == 1
+        assert to_host[0].subject.startswith("[Nhắc lại]")
+        assert "Yêu cầu gỡ bỏ" in to_host[0].body("plain")
+        # AND what went out to the site first is kept in its own languages
+        archive = NoticeArchive(local.settings().cases_table)
+        assert {d.locale for d in archive.sent(record.case_id, 1)} == {"ko", "en"}
+        assert {d.locale for d in archive.sent(record.case_id, 2)} == {"vi", "en"}
 
 
 def test_a_reupload_is_linked_both_ways_and_its_notice_says_so(

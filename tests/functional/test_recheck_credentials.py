@@ -19,10 +19,10 @@ from takedown.config import ENV_FOLLOW_UP_INTERVAL_HOURS
 from takedown.model import CaseStatus
 from tests.functional.conftest import register, synthetic_png
 from tests.functional.follow_up_site import (
-    SOURCE_ID,
     approve_latest_review,
     case_of,
     cases,
+    deploy_loopback_source,
     deploy_settings,
     first_sent_at,
     hours,
@@ -75,24 +75,6 @@ def file_host() -> Iterator[LoopbackSite]:
     server.close()
 
 
-def _deploy_members_source(local: LocalEnvironment, folder: Path, secret_ref: str) -> None:
-    """The follow-up tests' source, members-only: its pages need the credentials held by ``secret_ref``."""
-    source = {
-        "id": SOURCE_ID,
-        "kind": "community",
-        "seeds": ["http://127.0.0.1/"],
-        "allowed_hosts": ["127.0.0.1"],
-        "country": "KR",
-        "language": "ko",
-        "allow_private_addresses": True,
-        "secret_ref": secret_ref,
-    }
-    path = folder / "sources.json"
-    path.write_text(json.dumps({"version": 1, "sources": [source]}), encoding="utf-8")
-    assert local.stack is not None
-    local.stack.deploy_sources(path)
-
-
 def _as_jpeg(data: bytes) -> bytes:
     """A recompressed copy of the original, as the board holds it."""
     buffer = io.BytesIO()
@@ -109,7 +91,7 @@ def _notified_members_case(
     reminder is drafted, no execution runs while the test looks at the checks).
     """
     deploy_settings(local, ["handle_recheck_cases"], {ENV_FOLLOW_UP_INTERVAL_HOURS: "48"})
-    _deploy_members_source(local, tmp_path, secret_ref)
+    deploy_loopback_source(local, tmp_path, secret_ref=secret_ref)
     original = synthetic_png(21)
     register(local, original)
     copy = _as_jpeg(original)

@@ -24,6 +24,8 @@ from tests.infra.template_reading import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from takedown_infra.stack import TakedownStack
     from tests.infra.conftest import SynthesizedStack
 
@@ -110,39 +112,38 @@ def test_without_secrets_in_the_sources_nobody_reads_a_source_secret(synthesized
         assert _secret_actions(synthesized.resources, role) == set(), role
 
 
-def test_the_worker_may_read_exactly_the_secrets_the_sources_name(
-    with_secrets: tuple[TakedownStack, dict[str, Any], Annotations],
+@pytest.mark.parametrize("role_of", [_worker_role, _recheck_role], ids=["crawl-worker", "recheck"])
+def test_the_worker_and_the_recheck_may_read_exactly_the_secrets_the_sources_name(
+    with_secrets: tuple[TakedownStack, dict[str, Any], Annotations], role_of: Callable[[TakedownStack], str]
 ) -> None:
     # GIVEN a deployment whose sources name a secret by name (twice) and one by full ARN
     stack, resources, _ = with_secrets
-    worker = _worker_role(stack)
-    # WHEN the statements that allow reading secrets are found
-    granted = _secrets_granted(resources, worker)
-    # THEN the worker may get those two secrets' values and nothing else: the name with Secrets Manager's
-    # six-character suffix (never "*"), the ARN as written
+    role = role_of(stack)
+    # WHEN the statements that allow the role to read secrets are found
+    granted = _secrets_granted(resources, role)
+    # THEN it may get those two secrets' values and nothing else: the name with Secrets Manager's six-character
+    # suffix (never "*"), the ARN as written; no other secret (not the review-link key), no other action
     assert sorted(granted) == sorted(SOURCE_SECRETS)
-    assert _secret_actions(resources, worker) == {"secretsmanager:GetSecretValue"}
-    # AND no other role may read them but the re-check function's (below)
-    others = roles_allowed(resources, "secretsmanager:GetSecretValue") - {worker, _recheck_role(stack)}
+    assert _secret_actions(resources, role) == {"secretsmanager:GetSecretValue"}
+
+
+def test_no_other_role_may_read_the_sources_secrets(
+    with_secrets: tuple[TakedownStack, dict[str, Any], Annotations],
+) -> None:
+    # GIVEN a deployment whose sources name secrets
+    stack, resources, _ = with_secrets
+    # WHEN every other role allowed to read some secret is looked at
+    others = roles_allowed(resources, "secretsmanager:GetSecretValue") - {
+        _worker_role(stack),
+        _recheck_role(stack),
+    }
+    # THEN none of them may read the sources' secrets
     for role in others:
         for statement in role_policy_statements(resources, role):
             if "secretsmanager:GetSecretValue" in actions_of(statement):
                 assert "takedown/crawl/" not in json.dumps(statement["Resource"])
                 assert SECRET_ARN not in json.dumps(statement["Resource"])
-
-
-def test_the_recheck_function_may_read_exactly_the_secrets_the_sources_name(
-    with_secrets: tuple[TakedownStack, dict[str, Any], Annotations],
-) -> None:
-    # GIVEN a deployment whose sources name a secret by name (twice) and one by full ARN
-    stack, resources, _ = with_secrets
-    recheck = _recheck_role(stack)
-    # WHEN the re-check function's secret grants are read
-    granted = _secrets_granted(resources, recheck)
-    # THEN it may get those two secrets' values, as the crawl worker may, and nothing else: no "*", no other
-    # secret (not the review-link key), no other Secrets Manager action
-    assert sorted(granted) == sorted(SOURCE_SECRETS)
-    assert _secret_actions(resources, recheck) == {"secretsmanager:GetSecretValue"}
+    assert others  # the review function reads its link key: the check above looked at something
 
 
 def test_the_worker_gets_the_rdap_base_urls(

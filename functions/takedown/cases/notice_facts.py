@@ -9,19 +9,65 @@ from typing import TYPE_CHECKING
 from takedown.cases.follow_up import follow_up_facts
 from takedown.cases.reuploads import reupload_flags
 from takedown.model import Recipient
-from takedown.notices.drafting import NoticeFacts, choose_legal_basis
+from takedown.notices.drafting import NoticeFacts, choose_legal_basis, choose_locales
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from takedown.cases.record import CaseRecord
 
 _JURISDICTION_BY_BASIS = {"kr_tba_22_5": "KR", "us_take_it_down": "US", "eu_dsa_16": "EU"}
 # Korean operators must act "without delay" (art. 22-5); the TAKE IT DOWN Act gives covered platforms 48 hours.
 _DEADLINE_HOURS = {"KR": 24, "US": 48, "EU": 48}
 _NO_RECIPIENT = Recipient(address="", role="unknown", found_at="not found", confidence=0.0)
+# Recipients who run the site itself: the page's language says what they read. A host, registrar or CDN
+# abroad does not read the page's language because the page is in it.
+_SITE_ROLES = frozenset({"site", "platform", "source-contact"})
 
 
 def jurisdiction_for(country: str) -> str:
     return _JURISDICTION_BY_BASIS.get(choose_legal_basis(country), "OTHER")
+
+
+def notice_country(record: CaseRecord, fallback: str) -> str:
+    """The country whose law and deadline the notice being drafted cites.
+
+    A follow-up in flight is addressed to its own recipients: the first of them with a known country decides (an
+    escalation to a registrar or CDN abroad cites the law where it is). Otherwise, and for the first notice (its
+    recipients are chosen at review, after drafting), the case's recipient country, else ``fallback`` (the crawl
+    source's hint).
+    """
+    case_country = record.recipient_country or fallback
+    pending = record.follow_up.pending if record.follow_up else None
+    if pending is not None:
+        for recipient in pending.recipients:
+            if recipient.country:
+                return recipient.country.upper()
+    return case_country
+
+
+def notice_locales(record: CaseRecord, fallback: str, templates_dir: Path | None = None) -> list[str]:
+    """The languages of the notice being drafted, in order, English last.
+
+    The first notice: the case's (:func:`~takedown.notices.drafting.choose_locales` for the case's country and
+    the page's language). A follow-up: each of its recipients' languages in turn, so a registrar abroad reads
+    the notice in its own language; a recipient whose country is unknown or the case's gets the case's
+    languages, and the page's language counts only for those who run the site.
+    """
+    case_country = record.recipient_country or fallback
+    page_lang = record.sighting.page_lang
+    pending = record.follow_up.pending if record.follow_up else None
+    if pending is None or not pending.recipients:
+        return choose_locales(case_country, page_lang, templates_dir)
+    wanted: list[str] = []
+    for recipient in pending.recipients:
+        if not recipient.country or recipient.country.upper() == case_country.upper():
+            wanted += choose_locales(case_country, page_lang, templates_dir)
+        else:
+            reads_page = recipient.role in _SITE_ROLES
+            wanted += choose_locales(recipient.country, page_lang if reads_page else "", templates_dir)
+    ordered = list(dict.fromkeys(wanted))
+    return [locale for locale in ordered if locale != "en"] + (["en"] if "en" in ordered else [])
 
 
 def notice_facts_for(

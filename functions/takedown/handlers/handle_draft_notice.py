@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from takedown.aws.case_store import CaseStore
 from takedown.aws.transient import raise_transient_as_retryable
+from takedown.cases.notice_facts import notice_country, notice_locales
 from takedown.config import Settings
 from takedown.handlers.deployed_sources import source_country
 from takedown.model import CaseStatus
-from takedown.notices.drafting import choose_locales
 from takedown.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
@@ -23,9 +23,11 @@ def draft_case_notice(settings: Settings, event: dict[str, Any]) -> dict[str, An
     case_id = event["case_id"]
 
     def drafted(record: CaseRecord) -> tuple[CaseRecord, CaseEvent]:
-        # The recipient's country (platform registry, hosting network) decides; the source's hint stands in.
-        country = record.recipient_country or source_country(settings.sources_file, record.sighting.source_id)
-        locales = choose_locales(country, record.sighting.page_lang)
+        # The recipient's country (platform registry, hosting network; a follow-up's own recipients) decides; the
+        # source's hint stands in.
+        hint = source_country(settings.sources_file, record.sighting.source_id)
+        country = notice_country(record, hint)
+        locales = notice_locales(record, hint)
         return record.advance(
             CaseStatus.DRAFTED,
             "draft-notice",

@@ -19,7 +19,7 @@ from takedown.aws.addressing_store import AddressingStore
 from takedown.aws.case_store import CaseStore
 from takedown.aws.transient import raise_transient_as_retryable
 from takedown.aws.translator import AmazonTranslator
-from takedown.cases.notice_facts import addressees, facts_for_addressee, notice_facts_for
+from takedown.cases.notice_facts import addressees, facts_for_addressee, notice_country, notice_facts_for
 from takedown.config import Settings
 from takedown.handlers.deployed_sources import source_country
 from takedown.model import CaseEvent, iso_utc, utc_now
@@ -46,7 +46,7 @@ def render_case_locale(
     sighting = record.sighting
     facts = notice_facts_for(
         record,
-        country=record.recipient_country or source_country(settings.sources_file, sighting.source_id),
+        country=notice_country(record, source_country(settings.sources_file, sighting.source_id)),
         centre_name=settings.centre_name,
         centre_email=settings.reply_to,
     )

@@ -7,13 +7,13 @@ from dataclasses import replace
 import pytest
 
 from takedown.cases.follow_up import Approval, CheckRecord, NoticeState, NoticeVersion, Verdict
-from takedown.cases.notice_facts import notice_facts_for
+from takedown.cases.notice_facts import notice_country, notice_facts_for, notice_locales
 from takedown.cases.officer_alert import render_ladder_exhausted_email
 from takedown.cases.record import CaseRecord
-from takedown.model import CaseStatus, FollowUpFacts, RelatedCase, iso_utc
+from takedown.model import CaseStatus, FollowUpFacts, Recipient, RelatedCase, iso_utc
 from takedown.notices.drafting import available_locales, render_notice
 
-from .follow_up_samples import HOST, SITE, at, follow_up_with, sent_notice, sighting
+from .follow_up_samples import CDN, HOST, REGISTRAR, SITE, at, follow_up_with, sent_notice, sighting
 
 LOCALES = sorted(available_locales())
 MESSAGE_ID = "0100018c2f3a-first-notice"
@@ -125,3 +125,53 @@ def test_the_officer_is_told_which_case_where_and_what_went_out() -> None:
 def test_no_officer_email_for_a_case_never_notified() -> None:
     with pytest.raises(ValueError, match="no follow-up record"):
         render_ladder_exhausted_email(_record(), centre_name="Centre", recheck_interval_hours=24)
+
+
+def _escalated_to(*recipients: Recipient, page_lang: str = "ko") -> CaseRecord:
+    """A Korean case (recipient country KR, a Korean page) notified to the site, with a follow-up in flight."""
+    follow_up = (
+        follow_up_with(sent_notice(1, [SITE]))
+        .with_check(CheckRecord(iso_utc(at(71)), Verdict.PRESENT, "media:still-served"))
+        .with_request(
+            NoticeVersion(2, list(recipients), 1, NoticeState.REQUESTED, Approval.REVIEWER, iso_utc(at(72))),
+            now=at(72),
+        )
+    )
+    record = _record(status=CaseStatus.SENT, follow_up=follow_up, recipient_country="KR")
+    return replace(record, sighting=replace(record.sighting, page_lang=page_lang))
+
+
+def test_an_escalation_abroad_is_written_in_the_recipients_language_under_its_law() -> None:
+    # GIVEN a Korean case escalated to a registrar in Japan and, in another case, to a CDN in the United States
+    to_japan = _escalated_to(replace(REGISTRAR, country="JP"))
+    to_us = _escalated_to(replace(CDN, country="us"))
+    # WHEN the notice's country and languages are chosen
+    # THEN each cites the law where its recipient is, in its language then English; the Korean page does not
+    # make Korean their language (they do not run the site)
+    assert (notice_country(to_japan, "KR"), notice_locales(to_japan, "KR")) == ("JP", ["ja", "en"])
+    assert (notice_country(to_us, "KR"), notice_locales(to_us, "KR")) == ("US", ["en"])
+    facts = notice_facts_for(
+        to_us, country=notice_country(to_us, "KR"), centre_name="Centre", centre_email="desk@centre.example"
+    )
+    assert (facts.jurisdiction, facts.legal_basis, facts.deadline_hours) == ("US", "us_take_it_down", 48)
+
+
+def test_a_follow_up_to_recipients_at_home_or_of_unknown_country_keeps_the_case_languages() -> None:
+    # GIVEN a reminder to the site (no country known) and an escalation to a Korean host
+    reminder = _escalated_to(SITE)
+    at_home = _escalated_to(replace(HOST, country="KR"))
+    # THEN both are in the case's languages and under its law, as the first notice was
+    first = _record(recipient_country="KR")
+    first = replace(first, sighting=replace(first.sighting, page_lang="ko"))
+    assert notice_locales(first, "KR") == ["ko", "en"] and notice_country(first, "KR") == "KR"
+    for record in (reminder, at_home):
+        assert (notice_country(record, "KR"), notice_locales(record, "KR")) == ("KR", ["ko", "en"])
+
+
+def test_a_follow_up_to_several_recipients_is_in_each_of_their_languages() -> None:
+    # GIVEN an escalation to a host in Vietnam (which runs no site) and a site operator in Japan whose page is
+    # in Korean
+    record = _escalated_to(replace(HOST, country="VN"), replace(SITE, country="JP"))
+    # THEN the first recipient's country decides the law; the languages are each one's, English last, once
+    assert notice_country(record, "KR") == "VN"
+    assert notice_locales(record, "KR") == ["vi", "ko", "ja", "en"]
