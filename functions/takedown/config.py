@@ -61,6 +61,12 @@ RECHECK_DUE_INDEX = "RecheckDue"
 RECHECK_PARTITION_ATTRIBUTE = "due_pk"
 RECHECK_DUE_ATTRIBUTE = "due_at"  # ISO 8601 UTC: sorts as time
 
+# The sparse index of the crawl table that holds media outcomes by the hour they were recorded (see
+# takedown.aws.crawl_state): "what did hashing decide since this crawl started" without a scan.
+OUTCOMES_BY_HOUR_INDEX = "OutcomesByHour"
+OUTCOME_HOUR_ATTRIBUTE = "outcome_hour"  # "OUTCOME#20261128T07"
+OUTCOME_RECORDED_ATTRIBUTE = "recorded_at"  # ISO 8601 UTC: sorts as time
+
 # CloudFormation output keys of the stack: the CLI finds a deployment's resources by them.
 OUTPUT_EVIDENCE_BUCKET = "EvidenceBucketName"
 OUTPUT_CASES_TABLE = "CasesTableName"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import boto3
 
 from takedown.aws.case_store import CaseStore
+from takedown.aws.clients import client
 from takedown.aws.crawl_state import CrawlState
 from takedown.aws.evidence_store import EvidenceStore
 from takedown.demo.run import demo_sources, register_bank
@@ -40,6 +42,36 @@ def test_one_cycle_stores_every_media_file_with_its_sighting(local: LocalEnviron
     s3 = boto3.client("s3")
     sightings = s3.list_objects_v2(Bucket=local.settings().evidence_bucket, Prefix="sightings/")["KeyCount"]
     assert sightings == len(outcomes)
+
+
+def test_outcomes_since_a_moment_come_from_the_hourly_index_without_a_scan(
+    local: LocalEnvironment, tmp_path: Path
+) -> None:
+    # GIVEN an outcome recorded two hours ago and a crawl cycle run now
+    state = CrawlState(local.settings().crawl_table)
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    state.record_media_outcome(
+        "ab" * 32, "https://old.example/p", outcome="NO_MATCH", reason="", now=two_hours_ago
+    )
+    started = datetime.now(UTC)
+    site = build_demo_site(bank_seeds=[5], n_pages=3)
+    with serve_site(site) as server:
+        sources = tmp_path / "sources.json"
+        sources.write_text(json.dumps(demo_sources(server.base_url)), encoding="utf-8")
+        local.stack.deploy_sources(sources)  # type: ignore[union-attr]
+        local.invoke("handle_dispatch_crawl", {})
+    # WHEN the outcomes since the crawl started are read, counting the calls made
+    calls: list[str] = []
+    dynamodb = client("dynamodb")
+    dynamodb.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    since_start = state.media_outcomes(since=started)
+    # THEN they are this cycle's media, read by querying the index an hour at a time, never by a scan
+    assert len(since_start) == len(site.media_paths())
+    assert all(o["page_url"].startswith(server.base_url) for o in since_start)
+    assert calls and set(calls) == {"Query"}
+    # AND reading from before the old outcome finds it too, from its own hour's partition
+    assert len(state.media_outcomes(since=two_hours_ago - timedelta(minutes=1))) == len(since_start) + 1
+    assert len(state.media_outcomes()) == len(since_start) + 1  # the whole table, for local tools
 
 
 def test_a_candidate_cites_the_page_capture_and_its_manifest_verifies(

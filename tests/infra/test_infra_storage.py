@@ -143,7 +143,7 @@ def test_tables_have_keys_pitr_kms_and_ttl(synthesized: SynthesizedStack, table_
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
-def test_only_the_cases_table_has_secondary_indexes(synthesized: SynthesizedStack) -> None:
+def test_the_secondary_indexes_are_the_sparse_ones_the_functions_query(synthesized: SynthesizedStack) -> None:
     # GIVEN the three tables
     storage = synthesized.stack.storage
 
@@ -155,13 +155,13 @@ def test_only_the_cases_table_has_secondary_indexes(synthesized: SynthesizedStac
         }
 
     # THEN the cases table has the two sparse indexes (pending reviews without their task token, cases due for
-    # a re-check by key only), and the bank and crawl tables none
+    # a re-check by key only), the crawl table the media outcomes by hour, and the bank table none
     assert indexes(storage.cases_table) == {
         runtime.PENDING_REVIEWS_INDEX: "INCLUDE",
         runtime.RECHECK_DUE_INDEX: "KEYS_ONLY",
     }
     assert indexes(storage.bank_table) == {}
-    assert indexes(storage.crawl_table) == {}
+    assert indexes(storage.crawl_table) == {runtime.OUTCOMES_BY_HOUR_INDEX: "ALL"}
 
 
 def test_exactly_three_tables(synthesized: SynthesizedStack) -> None:

@@ -9,7 +9,8 @@ Items (``pk`` / ``sk``), each with a DynamoDB TTL on ``expires_at`` where it is 
 ``CONTENT#<sha256 of bytes>``      ``PAGE#<page>``  media bytes already stored for that page (not re-hashed)
 ``BUDGET#<source>``                ``CYCLE#<id>``   pages a source has spent of its page budget in one cycle
 ``HOST#<host>``                    ``SLOT``         the host's next free request slot (``aws/host_slots.py``)
-``MEDIA#<sha256>``                 ``PAGE#<page>``  what hashing decided for the media on that page
+``MEDIA#<sha256>``                 ``PAGE#<page>``  what hashing decided for the media on that page; also in the
+                                                   sparse ``OutcomesByHour`` index (``outcome_hour``, ``recorded_at``)
 ``REFUSAL#<source>``               ``<time>#<url>`` a URL refused, skipped or deferred, with its reason
 =================================  ===============  ==========================================================
 """
@@ -19,11 +20,34 @@ from __future__ import annotations
 import enum
 import hashlib
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from takedown.aws.clients import client
+from takedown.config import OUTCOME_HOUR_ATTRIBUTE, OUTCOME_RECORDED_ATTRIBUTE, OUTCOMES_BY_HOUR_INDEX
+from takedown.model import iso_utc
+
+
+def _outcome_hour(moment: datetime) -> str:
+    """The ``OutcomesByHour`` partition of an outcome recorded at ``moment``.
+
+    >>> _outcome_hour(datetime(2026, 11, 28, 7, 59, tzinfo=UTC))
+    'OUTCOME#20261128T07'
+    """
+    return "OUTCOME#" + moment.astimezone(UTC).strftime("%Y%m%dT%H")
+
+
+def _outcome(item: dict[str, Any]) -> dict[str, str]:
+    return {
+        "sha256": item["pk"]["S"].removeprefix("MEDIA#"),
+        "page_url": item["page_url"]["S"],
+        "outcome": item["outcome"]["S"],
+        "reason": item["reason"]["S"],
+        "media_url": item.get("media_url", {}).get("S", ""),
+        "media_type": item.get("media_type", {}).get("S", ""),
+    }
 
 
 class PageClaim(enum.Enum):
@@ -194,39 +218,57 @@ class CrawlState:
         reason: str,
         media_url: str = "",
         media_type: str = "",
+        now: datetime | None = None,
     ) -> None:
-        """Remember what hashing decided for one media file on one page (the sighting's recorded outcome)."""
+        """Remember what hashing decided for one media file on one page (the sighting's recorded outcome), at
+        ``now`` (the clock by default)."""
         page = _page_key(page_url)
+        now = now or datetime.now(UTC)
         client("dynamodb").put_item(
             TableName=self.table,
             Item={
                 "pk": {"S": f"MEDIA#{sha256}"},
                 "sk": {"S": f"PAGE#{page}"},
+                OUTCOME_HOUR_ATTRIBUTE: {"S": _outcome_hour(now)},
+                OUTCOME_RECORDED_ATTRIBUTE: {"S": iso_utc(now)},
                 "page_url": {"S": page_url[:2048]},
                 "outcome": {"S": outcome},
                 "reason": {"S": reason[:500]},
                 "media_url": {"S": media_url[:2048]},
                 "media_type": {"S": media_type[:100]},
-                "at": {"N": str(int(time.time()))},
+                "at": {"N": str(int(now.timestamp()))},
             },
         )
 
-    def media_outcomes(self) -> list[dict[str, str]]:
-        """Every recorded media outcome (for the demo summary and tests; a scan)."""
+    def media_outcomes(self, *, since: datetime | None = None) -> list[dict[str, str]]:
+        """The media outcomes recorded since ``since`` (UTC), oldest first, read from the ``OutcomesByHour`` index
+        an hour at a time; every outcome ever recorded when ``since`` is None (a scan: for the local stack and
+        tests, never for a deployment's table)."""
+        if since is None:
+            items = (
+                item
+                for page in client("dynamodb").get_paginator("scan").paginate(TableName=self.table)
+                for item in page.get("Items", [])
+                if item["pk"]["S"].startswith("MEDIA#")
+            )
+            return [_outcome(item) for item in items]
+        start = since.astimezone(UTC)
+        hour, last = start.replace(minute=0, second=0, microsecond=0), datetime.now(UTC)
         found: list[dict[str, str]] = []
-        for page in client("dynamodb").get_paginator("scan").paginate(TableName=self.table):
-            for item in page.get("Items", []):
-                if item["pk"]["S"].startswith("MEDIA#"):
-                    found.append(
-                        {
-                            "sha256": item["pk"]["S"].removeprefix("MEDIA#"),
-                            "page_url": item["page_url"]["S"],
-                            "outcome": item["outcome"]["S"],
-                            "reason": item["reason"]["S"],
-                            "media_url": item.get("media_url", {}).get("S", ""),
-                            "media_type": item.get("media_type", {}).get("S", ""),
-                        }
-                    )
+        paginator = client("dynamodb").get_paginator("query")
+        while hour <= last:
+            pages = paginator.paginate(
+                TableName=self.table,
+                IndexName=OUTCOMES_BY_HOUR_INDEX,
+                KeyConditionExpression="#hour = :hour AND #at >= :since",
+                ExpressionAttributeNames={"#hour": OUTCOME_HOUR_ATTRIBUTE, "#at": OUTCOME_RECORDED_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":hour": {"S": _outcome_hour(hour)},
+                    ":since": {"S": iso_utc(start)},
+                },
+            )
+            found += [_outcome(item) for page in pages for item in page.get("Items", [])]
+            hour += timedelta(hours=1)
         return found
 
     def record_refusal(self, *, source_id: str, url: str, reason: str, message: str, at: str) -> None:

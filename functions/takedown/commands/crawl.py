@@ -17,6 +17,7 @@ from takedown.model import iso_utc, utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
     from pathlib import Path
 
 
@@ -48,12 +49,16 @@ def _deploy_sources_locally(state: dict[str, Any], sources_file: Path) -> None:
 
 
 def _progress(
-    crawl_table: str, source_ids: list[str], since: str, stop: threading.Event, say: Callable[[str], None]
+    crawl_table: str,
+    source_ids: list[str],
+    started: datetime,
+    stop: threading.Event,
+    say: Callable[[str], None],
 ) -> None:
     state = CrawlState(crawl_table)
     while not stop.wait(2.0):
-        media = sum(1 for o in state.media_outcomes())
-        refused = sum(len(state.refusals(s, since=since)) for s in source_ids)
+        media = len(state.media_outcomes(since=started))
+        refused = sum(len(state.refusals(s, since=iso_utc(started))) for s in source_ids)
         say(f"  ... {media} media hashed, {refused} refusals so far")
 
 
@@ -75,12 +80,12 @@ def run_crawl(sources_file: Path, *, as_json: bool) -> int:
     source_ids = [s.id for s in sources]
     crawl_table = next(e[ENV_CRAWL_TABLE] for e in state["environment"].values() if ENV_CRAWL_TABLE in e)
     crawl_state = CrawlState(crawl_table)
-    known = {(o["sha256"], o["page_url"]) for o in crawl_state.media_outcomes()}
-    since = iso_utc(utc_now())
+    started = utc_now()
+    since = iso_utc(started)
     stop = threading.Event()
     ticker = threading.Thread(
         target=_progress,
-        args=(crawl_table, source_ids, since, stop, lambda m: print(m, file=sys.stderr)),
+        args=(crawl_table, source_ids, started, stop, lambda m: print(m, file=sys.stderr)),
         daemon=True,
     )
     ticker.start()
@@ -94,7 +99,7 @@ def run_crawl(sources_file: Path, *, as_json: bool) -> int:
     if response.get("FunctionError"):
         print(f"takedown crawl: the dispatcher failed: {dispatched.get('errorMessage')}", file=sys.stderr)
         return 1
-    found = [o for o in crawl_state.media_outcomes() if (o["sha256"], o["page_url"]) not in known]
+    found = crawl_state.media_outcomes(since=started)
     refused = [dict(r, source_id=s) for s in source_ids for r in crawl_state.refusals(s, since=since)]
     if as_json:
         for outcome in found:

@@ -134,31 +134,31 @@ class StorageConstruct(Construct):
             removal_policy=removal_policy,
         )
         self.cases_table = self._table(ids.CASES_TABLE, removal_policy)
+        string, number = dynamodb.AttributeType.STRING, dynamodb.AttributeType.NUMBER
         # Sparse: only pending reviews carry its keys. No task token, no decision in it.
-        self.cases_table.add_global_secondary_index(
-            index_name=runtime.PENDING_REVIEWS_INDEX,
-            partition_key=dynamodb.Attribute(
-                name=runtime.PENDING_PARTITION_ATTRIBUTE, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(
-                name=runtime.PENDING_DUE_ATTRIBUTE, type=dynamodb.AttributeType.NUMBER
-            ),
-            projection_type=dynamodb.ProjectionType.INCLUDE,
-            non_key_attributes=["case_id", "reviewer", "link_expires_at", "reminded_at"],
+        _add_sparse_index(
+            self.cases_table,
+            runtime.PENDING_REVIEWS_INDEX,
+            (runtime.PENDING_PARTITION_ATTRIBUTE, runtime.PENDING_DUE_ATTRIBUTE, number),
+            dynamodb.ProjectionType.INCLUDE,
+            ["case_id", "reviewer", "link_expires_at", "reminded_at"],
         )
         # Sparse: only monitored cases with a check scheduled carry these attributes (takedown.aws.recheck_queue).
-        self.cases_table.add_global_secondary_index(
-            index_name=runtime.RECHECK_DUE_INDEX,
-            partition_key=dynamodb.Attribute(
-                name=runtime.RECHECK_PARTITION_ATTRIBUTE, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(
-                name=runtime.RECHECK_DUE_ATTRIBUTE, type=dynamodb.AttributeType.STRING
-            ),
-            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        _add_sparse_index(
+            self.cases_table,
+            runtime.RECHECK_DUE_INDEX,
+            (runtime.RECHECK_PARTITION_ATTRIBUTE, runtime.RECHECK_DUE_ATTRIBUTE, string),
+            dynamodb.ProjectionType.KEYS_ONLY,
         )
         self.bank_table = self._table(ids.BANK_TABLE, removal_policy)
         self.crawl_table = self._table(ids.CRAWL_TABLE, removal_policy)
+        # Sparse: only media outcomes carry these attributes (takedown.aws.crawl_state), an hour a partition.
+        _add_sparse_index(
+            self.crawl_table,
+            runtime.OUTCOMES_BY_HOUR_INDEX,
+            (runtime.OUTCOME_HOUR_ATTRIBUTE, runtime.OUTCOME_RECORDED_ATTRIBUTE, string),
+            dynamodb.ProjectionType.ALL,
+        )
 
     def _let_logs_use_the_key(self) -> None:
         """Let CloudWatch Logs in this region encrypt and read this stack's log groups with the key, and no others."""
@@ -194,3 +194,22 @@ class StorageConstruct(Construct):
             time_to_live_attribute=TTL_ATTRIBUTE,
             removal_policy=removal_policy,
         )
+
+
+def _add_sparse_index(
+    table: dynamodb.Table,
+    name: str,
+    keys: tuple[str, str, dynamodb.AttributeType],
+    projection: dynamodb.ProjectionType,
+    non_key_attributes: list[str] | None = None,
+) -> None:
+    """A global secondary index on a string partition attribute and a sort attribute of the given type (``keys``):
+    sparse, because only the items that carry both attributes are in it."""
+    partition, sort, sort_type = keys
+    table.add_global_secondary_index(
+        index_name=name,
+        partition_key=dynamodb.Attribute(name=partition, type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name=sort, type=sort_type),
+        projection_type=projection,
+        non_key_attributes=non_key_attributes,
+    )
