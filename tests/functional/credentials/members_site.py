@@ -3,22 +3,19 @@
 The board answers 403 to any request without the members' key header and session cookie. The local stack is
 run with its functions logging everything (DEBUG), so a credential in any log record is seen; ``caplog`` holds
 the records whole (the functions' handlers write to the stream they found at import, which ``capsys`` may not
-see).
+see). The fixtures are in this folder's ``conftest.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import TYPE_CHECKING
 
 import boto3
 
-from takedown.local.environment import LocalEnvironment, quiet_local_logs
 from tests.unit.crawl.conftest import LoopbackSite, Route
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from http.server import BaseHTTPRequestHandler
 
     import pytest
@@ -51,20 +48,3 @@ def store_members_secret() -> None:
 def logged_text(caplog: pytest.LogCaptureFixture) -> str:
     """Every log record caught, all its fields, as text to search for a value."""
     return "\n".join(json.dumps(vars(record), default=str) for record in caplog.records)
-
-
-@contextlib.contextmanager
-def logging_local_stack() -> Iterator[LocalEnvironment]:
-    """The local stack with the functions logging everything (DEBUG), so a credential in any record is seen."""
-    with LocalEnvironment(log_level="DEBUG") as environment:
-        yield environment
-    quiet_local_logs("WARNING")  # the level other tests' functions run at
-
-
-@contextlib.contextmanager
-def members_only_site() -> Iterator[MembersOnlySite]:
-    server = MembersOnlySite()
-    try:
-        yield server
-    finally:
-        server.close()

@@ -12,12 +12,19 @@ import json
 from typing import TYPE_CHECKING
 
 import boto3
-import pytest
 from PIL import Image
 
 from takedown.config import ENV_FOLLOW_UP_INTERVAL_HOURS
 from takedown.model import CaseStatus
 from tests.functional.conftest import register, synthetic_png
+from tests.functional.credentials.members_site import (
+    KEY_VALUE,
+    SECRET_NAME,
+    SESSION_VALUE,
+    MembersOnlySite,
+    logged_text,
+    store_members_secret,
+)
 from tests.functional.follow_up_site import (
     approve_latest_review,
     case_of,
@@ -30,49 +37,20 @@ from tests.functional.follow_up_site import (
     store_sighting,
     wait_for_status,
 )
-from tests.functional.members_site import (
-    KEY_VALUE,
-    SECRET_NAME,
-    SESSION_VALUE,
-    MembersOnlySite,
-    logged_text,
-    logging_local_stack,
-    members_only_site,
-    store_members_secret,
-)
-from tests.unit.crawl.conftest import LoopbackSite
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
+
+    import pytest
 
     from takedown.cases.follow_up import CheckRecord
     from takedown.cases.record import CaseRecord
     from takedown.local.environment import LocalEnvironment
-    from tests.unit.crawl.conftest import RecordedRequest
+    from tests.unit.crawl.conftest import LoopbackSite, RecordedRequest
 
 PAGE = "/board/1"
 MEDIA = "/files/1.jpg"
 MISSING_SECRET = "takedown/crawl/never-created"
-
-
-@pytest.fixture
-def local() -> Iterator[LocalEnvironment]:
-    with logging_local_stack() as environment:
-        yield environment
-
-
-@pytest.fixture
-def members_site() -> Iterator[MembersOnlySite]:
-    with members_only_site() as server:
-        yield server
-
-
-@pytest.fixture
-def file_host() -> Iterator[LoopbackSite]:
-    server = LoopbackSite()
-    yield server
-    server.close()
 
 
 def _as_jpeg(data: bytes) -> bytes:
@@ -217,22 +195,22 @@ def test_an_unusable_secret_makes_an_unknown_check_and_nothing_is_fetched(
 
 
 def test_the_credentials_do_not_follow_a_redirect_to_another_host(
-    local: LocalEnvironment, tmp_path: Path, members_site: MembersOnlySite, file_host: LoopbackSite
+    local: LocalEnvironment, tmp_path: Path, members_site: MembersOnlySite, other_site: LoopbackSite
 ) -> None:
     # GIVEN a notified members-only case whose picture has since moved to a file host (localhost: a name not in
     # the source's allowed hosts) that serves it to anyone; the board redirects members there
     store_members_secret()
     record, copy = _notified_members_case(local, members_site, tmp_path)
-    file_host.serve(MEDIA, copy, content_type="image/jpeg")
-    members_site.redirect(MEDIA, f"http://localhost:{file_host.port}{MEDIA}")
+    other_site.serve(MEDIA, copy, content_type="image/jpeg")
+    members_site.redirect(MEDIA, f"http://localhost:{other_site.port}{MEDIA}")
     before = len(members_site.requests)
     # WHEN the re-check runs
     recheck(local, first_sent_at(record) + hours(25))
     # THEN the board got the credentials with both requests, the file host with none
     assert [r.path for r in members_site.requests[before:]] == [PAGE, MEDIA]
     assert all(_with_credentials(r) for r in members_site.requests[before:])
-    assert [r.path for r in file_host.requests] == [MEDIA]
-    assert "X-Members-Key" not in file_host.requests[0].headers
-    assert "Cookie" not in file_host.requests[0].headers
+    assert [r.path for r in other_site.requests] == [MEDIA]
+    assert "X-Members-Key" not in other_site.requests[0].headers
+    assert "Cookie" not in other_site.requests[0].headers
     # AND the picture is still recognised where it moved
     assert _last_check(local, record.case_id).verdict.value == "present"

@@ -8,7 +8,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import boto3
-import pytest
 
 from takedown.aws.crawl_state import CrawlState
 from takedown.aws.evidence_store import EvidenceStore
@@ -17,45 +16,25 @@ from takedown.crawl.server_country import ServerCountries
 from takedown.crawl.sources import Source
 from takedown.handlers.handle_crawl_page import sighting_object_key, store_outcome
 from takedown.recipients.rdap import RdapClient, RdapConfig, make_rdap_fetcher
-from tests.functional.members_site import (
+from tests.functional.credentials.members_site import (
     KEY_VALUE,
     SECRET_NAME,
     SESSION_VALUE,
     MembersOnlySite,
     logged_text,
-    logging_local_stack,
-    members_only_site,
     store_members_secret,
 )
-from tests.unit.crawl.conftest import LoopbackSite
 from tests.unit.crawl.samples import image_bytes
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
+    import pytest
+
     from takedown.local.environment import LocalEnvironment
+    from tests.unit.crawl.conftest import LoopbackSite
 
 REFRESHED_VALUE = "synthetic-refreshed-session-3c77"
-
-
-@pytest.fixture
-def local() -> Iterator[LocalEnvironment]:
-    with logging_local_stack() as environment:
-        yield environment
-
-
-@pytest.fixture
-def members_site() -> Iterator[MembersOnlySite]:
-    with members_only_site() as server:
-        yield server
-
-
-@pytest.fixture
-def other_site() -> Iterator[LoopbackSite]:
-    server = LoopbackSite()
-    yield server
-    server.close()
 
 
 def _deploy(local: LocalEnvironment, tmp_path: Path, site: LoopbackSite, **options: Any) -> None:
