@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import urllib.error
-import urllib.request
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -32,22 +30,13 @@ from takedown.demo.summary import DemoSummary
 from takedown.hashing.bank_index import BankIndex
 from takedown.hashing.detect import detect_media
 from takedown.model import CaseStatus, MatchEvidence, Recipient, Sighting, iso_utc
+from tests.unit.demo.loopback_http import fetch
 
 if TYPE_CHECKING:
     from takedown.demo.site import DemoSite
 
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 SENT_AT = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 SITE = Recipient("abuse@site.example", "site", "mailto link on the page", 0.7)
-
-
-def _fetch(url: str) -> tuple[int, str, bytes]:
-    try:
-        with DIRECT.open(url, timeout=10) as response:
-            return response.status, response.headers["Content-Type"], response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers["Content-Type"], error.read()
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +117,7 @@ def test_an_operator_response_changes_what_the_recheck_finds(
         # WHEN its operator responds
         respond(Board("the board", site, server), picture, response)
         # THEN the picture's URL answers as the response says, and the re-check rule reads it so
-        answered, content_type, body = _fetch(server.base_url + picture)
+        answered, content_type, body = fetch(server.base_url + picture)
         assert answered == status
         if state is not None:
             assert _recheck_state(body, seen, matches, bank) is state

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-
 import pytest
 
 from takedown.demo.site import DemoSite, DemoSiteError, build_demo_site, serve_site
-
-# No proxy from the environment: every request here goes straight to the loopback server.
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _fetch(url: str) -> tuple[int, str, bytes]:
-    try:
-        with DIRECT.open(url, timeout=10) as response:
-            return response.status, response.headers["Content-Type"], response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers["Content-Type"], error.read()
+from tests.unit.demo.loopback_http import fetch
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +17,17 @@ def test_a_taken_down_picture_answers_404_and_the_rest_of_the_site_is_unchanged(
     # GIVEN a served site and one of its altered copies
     picture, other = sorted(site.altered_copies)
     with serve_site(site) as server:
-        assert _fetch(server.base_url + picture)[0] == 200
+        assert fetch(server.base_url + picture)[0] == 200
         # WHEN its operator deletes the picture
         server.take_down(picture)
         # THEN the picture answers 404, and every other path what it answered before
-        status, content_type, _ = _fetch(server.base_url + picture)
+        status, content_type, _ = fetch(server.base_url + picture)
         assert (status, content_type.split(";")[0]) == (404, "text/plain")
-        assert _fetch(server.base_url + other) == (200, *site.resources[other])
+        assert fetch(server.base_url + other) == (200, *site.resources[other])
         page = site.pages[1]
         rendered = site.render(page, origin=server.base_url)
         assert rendered is not None
-        assert _fetch(server.base_url + page) == (200, *rendered)
+        assert fetch(server.base_url + page) == (200, *rendered)
         assert server.errors == []
 
 
@@ -52,7 +38,7 @@ def test_a_replaced_picture_serves_the_replacement_under_the_same_url(site: Demo
         # WHEN its operator puts other bytes at the picture's URL
         server.replace(picture, "image/png", b"\x89PNG placeholder")
         # THEN the URL serves them, with their type, and the request is counted like any other
-        assert _fetch(server.base_url + picture) == (200, "image/png", b"\x89PNG placeholder")
+        assert fetch(server.base_url + picture) == (200, "image/png", b"\x89PNG placeholder")
         assert server.hits[picture] == 1
 
 
@@ -74,4 +60,4 @@ def test_changing_a_path_the_site_does_not_serve_or_without_a_type_is_refused(
             change(server)  # type: ignore[operator]
         # THEN it is refused with the reason, and the site still answers as built
         assert reason_part in refused.value.reason
-        assert _fetch(server.base_url + "/robots.txt")[0] == 200
+        assert fetch(server.base_url + "/robots.txt")[0] == 200

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import socket
-import urllib.error
-import urllib.request
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -22,11 +20,10 @@ from takedown.demo.site import (
     serve_site,
 )
 from takedown.demo.synthetic import encode, make_image
+from tests.unit.demo.loopback_http import fetch
 
 BANK_SEEDS = [11, 23, 37, 52]
 ORIGIN = "http://127.0.0.1:8765"
-# No proxy from the environment: every request here goes straight to the loopback server.
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class _PageLinks(HTMLParser):
@@ -66,16 +63,6 @@ def _image_paths(site: DemoSite, page: str) -> list[str]:
 def _phash(data: bytes) -> imagehash.ImageHash:
     with Image.open(io.BytesIO(data)) as image:
         return imagehash.phash(image.convert("RGB"))
-
-
-def _fetch(url: str, method: str = "GET") -> tuple[int, str, bytes]:
-    request = urllib.request.Request(url, method=method)
-    try:
-        with DIRECT.open(request, timeout=10) as response:
-            return response.status, response.headers["Content-Type"], response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers["Content-Type"], error.read()
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +260,7 @@ def test_server_serves_every_path_with_its_content_type(site: DemoSite) -> None:
     with serve_site(site) as server:
         for path in site.resources:
             # WHEN each path is fetched over HTTP
-            status, content_type, body = _fetch(server.base_url + path)
+            status, content_type, body = fetch(server.base_url + path)
 
             # THEN it comes back whole, typed, and with absolute URLs pointing at this server
             expected = site.render(path, origin=server.base_url)
@@ -296,7 +283,7 @@ def test_unknown_path_is_404(site: DemoSite) -> None:
     # GIVEN
     with serve_site(site) as server:
         # WHEN
-        status, content_type, _ = _fetch(server.base_url + "/board/999")
+        status, content_type, _ = fetch(server.base_url + "/board/999")
 
         # THEN
         assert status == 404
@@ -309,9 +296,9 @@ def test_hits_count_requests_per_path_ignoring_query_strings(site: DemoSite) -> 
     media = site.media_paths()[0]
     with serve_site(site) as server:
         # WHEN
-        _fetch(server.base_url + "/")
-        _fetch(server.base_url + "/?page=1")
-        _fetch(server.base_url + media)
+        fetch(server.base_url + "/")
+        fetch(server.base_url + "/?page=1")
+        fetch(server.base_url + media)
 
         # THEN
         assert server.hits == {"/": 2, media: 1}
@@ -322,7 +309,7 @@ def test_head_sends_headers_without_a_body(site: DemoSite) -> None:
     media = site.media_paths()[0]
     with serve_site(site) as server:
         # WHEN
-        status, content_type, body = _fetch(server.base_url + media, method="HEAD")
+        status, content_type, body = fetch(server.base_url + media, method="HEAD")
 
         # THEN
         assert (status, content_type, body) == (200, site.resources[media][0], b"")
@@ -332,9 +319,9 @@ def test_server_writes_nothing_to_stderr(site: DemoSite, capfd: pytest.CaptureFi
     # GIVEN
     with serve_site(site) as server:
         # WHEN ordinary, missing and unsupported requests arrive
-        _fetch(server.base_url + "/")
-        _fetch(server.base_url + "/missing")
-        _fetch(server.base_url + "/", method="DELETE")
+        fetch(server.base_url + "/")
+        fetch(server.base_url + "/missing")
+        fetch(server.base_url + "/", method="DELETE")
 
     # THEN
     captured = capfd.readouterr()
